@@ -39,6 +39,11 @@ if [[ $variant != no-casper ]]; then
 fi
 printf 'Ubuntu-Server 24.04 LTS "Noble Numbat" - Release amd64 (20240423)\n' > "$tree/.disk/info"
 printf 'synthetic package pool\n' > "$tree/pool/main/README"
+# ALGA_BASE_PAD_MB: a large (sparse) file, so that writing the image takes
+# long enough for the kill test to catch xorriso at work
+if [[ -n ${ALGA_BASE_PAD_MB:-} ]]; then
+	truncate -s "${ALGA_BASE_PAD_MB}M" "$tree/pool/main/padding.bin"
+fi
 
 # Ubuntu's grub.cfg with a serial terminal added; loopback.cfg as Ubuntu's
 cat > "$tree/boot/grub/grub.cfg" <<'EOF'
