@@ -205,7 +205,7 @@ static int ctx_open(struct ctx *c, bool create)
 	if (!S_ISDIR(st.st_mode))
 		return log_error_errno(ENOTDIR, "'%s' is not a directory, refusing", c->state_path);
 	if (st.st_uid != 0)
-		return log_error_errno(EPERM, "'%s' is owned by UID %u, not root, refusing",
+		return log_error_errno(EBADFD, "'%s' is owned by UID %u, not root, refusing",
 				       c->state_path, (unsigned)st.st_uid);
 
 	c->state_fd = open(c->state_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -364,7 +364,7 @@ static int open_secret(const struct ctx *c, const struct secret *s, const char *
 		return log_error_errno(EBADFD, "'%s' is not a regular file, refusing to touch it",
 				       path);
 	if (st.st_uid != 0)
-		return log_error_errno(EPERM, "'%s' is owned by UID %u, not root, refusing to touch it",
+		return log_error_errno(EBADFD, "'%s' is owned by UID %u, not root, refusing to touch it",
 				       path, (unsigned)st.st_uid);
 	if (st.st_nlink != 1)
 		return log_error_errno(EMLINK, "'%s' has %ju hard links, refusing to touch it", path,
