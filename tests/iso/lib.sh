@@ -41,6 +41,20 @@ require_tools()
 	done
 }
 
+# skip everything when a file of a Debian package is absent: require_files PKG FILE...
+require_files()
+{
+	local pkg=$1 f; shift
+	for f in "$@"; do
+		if [[ ! -e $f ]]; then
+			echo "1..0 # SKIP $pkg not installed ($f missing)"
+			exit 0
+		fi
+	done
+}
+grub_files=(/usr/lib/grub/i386-pc/boot_hybrid.img /usr/lib/grub/i386-pc/cdboot.img
+	/usr/lib/grub/x86_64-efi/kernel.img)
+
 readonly fake_bins=(alga-token alga-bootstrap alga-resolve alga-setup alga-status alga-bundle)
 readonly fake_units=(alga-token.service alga-bootstrap.service alga-banner.service alga-banner.path
 	alga-kubeconfig.service alga-kubeconfig.timer alga-setup.socket alga-setup.service

@@ -23,6 +23,7 @@ mode=${1:?usage: test-boot.sh bios-cdrom|uefi-cdrom|bios-usb|uefi-usb|bios-chain
 cap=${ALGA_BOOT_TIMEOUT:-150}
 
 require_tools qemu-system-x86_64 xorriso mkfs.fat mcopy grub-mkimage
+require_files "grub-pc-bin, grub-efi-amd64-bin" "${grub_files[@]}"
 [[ $mode != *-chain ]] || require_tools mke2fs
 
 fw=()

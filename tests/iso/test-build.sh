@@ -5,6 +5,7 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
 require_tools xorriso mkfs.fat mcopy grub-mkimage sha256sum python3
+require_files "grub-pc-bin, grub-efi-amd64-bin" "${grub_files[@]}"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/alga-iso-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -211,7 +212,7 @@ for _ in $(seq 1 400); do
 	kill -0 "$kpid" 2> /dev/null || break
 	sleep 0.02
 done
-wait "$kpid" 2> /dev/null
+{ wait "$kpid"; } 2> /dev/null
 if [[ $caught == 1 ]]; then
 	check "T45 SIGKILL in xorriso leaves no file under the final name" \
 		bash -c "[[ ! -e '$tmp/kill/$name' && ! -e '$tmp/kill/$name.sha256' ]]"
@@ -222,7 +223,61 @@ fi
 check "T45 rerun exits 0 and leaves no *.tmp" \
 	bash -c "'$builder' --base-iso '$tmp/big2.iso' ${common[*]} --output-dir '$tmp/kill' > /dev/null 2>&1 &&
 		[[ -e '$tmp/kill/$name' ]] && ! ls '$tmp/kill' | grep -q '\\.tmp\$' && cd '$tmp/kill' && sha256sum -c --quiet '$name.sha256'"
-rm -f "$tmp/big2.iso" "$tmp/kill/$name"
+rm -f "$tmp/kill/$name"
+
+# SIGTERM: the builder's trap removes its .tmp files
+setsid "$builder" --base-iso "$tmp/big2.iso" "${common[@]}" --output-dir "$tmp/term" > "$tmp/term.log" 2>&1 &
+kpid=$!
+caught=0
+for _ in $(seq 1 400); do
+	if [[ -e $tmp/term/$name.tmp ]]; then
+		kill -TERM -- "-$kpid" 2> /dev/null && caught=1
+		break
+	fi
+	kill -0 "$kpid" 2> /dev/null || break
+	sleep 0.02
+done
+{ wait "$kpid"; } 2> /dev/null
+rc=$?
+if [[ $caught == 1 && $rc != 0 && -z $(ls -A "$tmp/term") ]]; then
+	ok "SIGTERM while writing: non-zero exit, output dir left empty"
+else
+	not_ok "SIGTERM while writing: non-zero exit, output dir left empty (caught $caught, exit $rc)"
+	ls -A "$tmp/term" | diag
+fi
+rm -f "$tmp/big2.iso"
+
+# ---------------------------------------------------------------- inputs
+# k3s, airgap images and the release source end up where host.md and
+# resolutions.md A11 put them
+cp /bin/true "$tmp/k3s"
+head -c 4096 /dev/urandom > "$tmp/k3s-airgap-images-amd64.tar.zst"
+if "$builder" --base-iso "$tmp/base.iso" --release-version "$ver" --destdir "$tmp/dest" \
+	--k3s-binary "$tmp/k3s" --airgap-images "$tmp/k3s-airgap-images-amd64.tar.zst" \
+	--registry 127.0.0.1:5000 --repository alga-appliance-release --channel nightly \
+	--output-dir "$tmp/inputs" > "$tmp/inputs.log" 2>&1; then
+	ok "build with --k3s-binary, --airgap-images, --registry/--repository/--channel"
+	i2=$tmp/inputs/$name
+	xorriso -indev "$i2" -find /alga-overlay/usr/local/bin/k3s -exec lsdl -- 2> /dev/null > "$tmp/k3s.ls"
+	check "k3s installed as /usr/local/bin/k3s 0755" grep -q '^-rwxr-xr-x .* 0 *0 ' "$tmp/k3s.ls"
+	xorriso -osirrox on -indev "$i2" -extract /alga-overlay/etc/alga/release.conf "$tmp/release.conf" \
+		-extract /alga-overlay/usr/share/alga/bootstrap "$tmp/bootstrap" > /dev/null 2>&1
+	check "/etc/alga/release.conf holds registry, repository, channel" \
+		bash -c "grep -qx 'registry = 127.0.0.1:5000' '$tmp/release.conf' && grep -qx 'repository = alga-appliance-release' '$tmp/release.conf' && grep -qx 'channel = nightly' '$tmp/release.conf'"
+	check "airgap images in bootstrap/images/, listed in assets.json with size and sha256" \
+		python3 - "$tmp/bootstrap" "$(sha256sum "$tmp/k3s-airgap-images-amd64.tar.zst" | cut -d' ' -f1)" <<'PY'
+import json, os, sys
+root, sha = sys.argv[1], sys.argv[2]
+doc = json.load(open(os.path.join(root, "assets.json")))
+e = [f for f in doc["files"] if f["path"] == "images/k3s-airgap-images-amd64.tar.zst"]
+assert len(e) == 1 and e[0]["sha256"] == sha and e[0]["size"] == 4096, doc
+assert os.path.getsize(os.path.join(root, "images", "k3s-airgap-images-amd64.tar.zst")) == 4096
+PY
+else
+	not_ok "build with --k3s-binary, --airgap-images, --registry/--repository/--channel"; diag < "$tmp/inputs.log"
+fi
+fails_with "a k3s binary that is not ELF" 3 "is not an ELF" "$builder" --base-iso "$tmp/base.iso" \
+	--release-version "$ver" --destdir "$tmp/dest" --k3s-binary "$tmp/info"
 
 # ---------------------------------------------------------------- T46
 # a second build from the same inputs, another work dir, umask and clock
