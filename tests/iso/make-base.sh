@@ -110,6 +110,12 @@ cp "$grub_pc"/*.mod "$grub_pc"/*.lst "$tree/boot/grub/i386-pc/"
 cp "$grub_efi"/*.mod "$grub_efi"/*.lst "$tree/boot/grub/x86_64-efi/"
 cp "$work/bootx64.efi" "$tree/EFI/boot/bootx64.efi"
 
+# casper's integrity list, as Ubuntu's: every file but itself and the
+# El Torito image, which xorriso patches (boot-info-table)
+(cd "$tree" && find . -type f ! -name md5sum.txt ! -name eltorito.img -print0 | sort -z |
+	xargs -0 md5sum) > "$work/md5sum.txt"
+mv "$work/md5sum.txt" "$tree/md5sum.txt"
+
 # the ESP: a FAT image holding EFI/BOOT/BOOTX64.EFI
 size_kib=$(( ($(stat -c %s "$work/bootx64.efi") / 1024) + 512 ))
 mkfs.fat -C -n ESP --invariant -i 414c4741 "$work/efi.img" "$size_kib" > /dev/null

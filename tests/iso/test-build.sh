@@ -130,6 +130,10 @@ check "T43 grub.cfg: marker search chains to the installed system" \
 	bash -c "grep -q 'search --no-floppy --set=root --file /boot/.alga-installed' '$tmp/grub.cfg' &&
 		grep -q 'configfile /boot/grub/grub.cfg' '$tmp/grub.cfg' && grep -q 'search --no-floppy --set=root --file /.alga-installed' '$tmp/grub.cfg' &&
 		grep -q 'configfile /grub/grub.cfg' '$tmp/grub.cfg'"
+xorriso -osirrox on -indev "$iso" -extract / "$tmp/tree" > /dev/null 2>&1
+check "/md5sum.txt matches every file it lists (casper's media check)" \
+	bash -c "cd '$tmp/tree' && md5sum -c --quiet md5sum.txt"
+rm -rf "$tmp/tree"
 check "T43 grub.cfg: serial terminal of the base kept" grep -q '^terminal_output serial' "$tmp/grub.cfg"
 check "T43 grub-edit.awk is idempotent" \
 	bash -c "awk -f '$srcroot/iso/grub-edit.awk' '$tmp/grub.cfg' | cmp - '$tmp/grub.cfg' &&
