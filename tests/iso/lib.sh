@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: helpers shared by the ISO tests (sourced, bash).
 #
 # TAP output, the synthetic base image (make-base.sh) and the staged tree
