@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "fsutil.h"
 #include "json.h"
 
 _printf_(2, 3) static int detail(char **reterr_detail, const char *format, ...)
@@ -280,40 +281,14 @@ int alga_json_parse_fd(int fd, const struct alga_json_limits *limits, struct jso
 {
 	struct alga_json_limits l = limits ? *limits : ALGA_JSON_LIMITS_DEFAULT;
 	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, alloc = 0;
+	size_t size = 0;
+	int r;
 
-	for (;;) {
-		ssize_t n;
-
-		if (size == alloc) {
-			size_t want = alloc ? alloc * 2 : 4096;
-			char *p;
-
-			/* one byte past the cap tells "over" from "exactly at" */
-			if (want > l.size_max + 1)
-				want = l.size_max + 1;
-			if (want <= size) {
-				detail(reterr_detail,
-				       "JSON document is over the limit of %zu bytes.", l.size_max);
-				return -E2BIG;
-			}
-			p = realloc(buf, want);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-			alloc = want;
-		}
-
-		n = read(fd, buf + size, alloc - size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		size += (size_t)n;
-	}
+	r = alga_fs_read_fd(fd, l.size_max, &buf, &size);
+	if (r == -E2BIG)
+		detail(reterr_detail, "JSON document is over the limit of %zu bytes.", l.size_max);
+	if (r < 0)
+		return r;
 
 	return alga_json_parse(buf, size, &l, ret, reterr_detail);
 }

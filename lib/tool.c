@@ -58,9 +58,24 @@ static bool root_is_real(const char *root)
 	return isempty(root) || streq(root, "/");
 }
 
-int alga_lookup_user(const char *root, const char *name, uid_t *ret_uid, gid_t *ret_gid)
+/* opens root's copy of an /etc database; -ESRCH when it has none */
+static int open_root_db(const char *root, const char *db, FILE **ret)
 {
 	_cleanup_free_ char *path = NULL;
+	FILE *f;
+
+	path = alga_fs_path_join(root, db);
+	if (!path)
+		return -ENOMEM;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	*ret = f;
+	return 0;
+}
+
+int alga_lookup_user(const char *root, const char *name, uid_t *ret_uid, gid_t *ret_gid)
+{
 	_cleanup_fclose_ FILE *f = NULL;
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -75,12 +90,9 @@ int alga_lookup_user(const char *root, const char *name, uid_t *ret_uid, gid_t *
 		goto found;
 	}
 
-	path = alga_fs_path_join(root, "/etc/passwd");
-	if (!path)
-		return -ENOMEM;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
+	r = open_root_db(root, "/etc/passwd", &f);
+	if (r < 0)
+		return r;
 
 	for (;;) {
 		r = fgetpwent_r(f, &pw, buf, sizeof(buf), &res);
@@ -102,7 +114,6 @@ found:
 
 int alga_lookup_group(const char *root, const char *name, gid_t *ret_gid)
 {
-	_cleanup_free_ char *path = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
 	struct group gr, *res = NULL;
 	char buf[4096];
@@ -118,12 +129,9 @@ int alga_lookup_group(const char *root, const char *name, gid_t *ret_gid)
 		return 0;
 	}
 
-	path = alga_fs_path_join(root, "/etc/group");
-	if (!path)
-		return -ENOMEM;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
+	r = open_root_db(root, "/etc/group", &f);
+	if (r < 0)
+		return r;
 
 	for (;;) {
 		r = fgetgrent_r(f, &gr, buf, sizeof(buf), &res);

@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "alga-test.h"
+
 #define ALGA_GID 10001
 #define TOKEN_RE "^[0-9]{4}(-[0-9]{4}){4}\n$"
 
@@ -75,27 +77,9 @@ static void sandbox_setup(struct sandbox *s, gconstpointer data)
 	g_assert_cmpint(chown(setup, ALGA_GID, ALGA_GID), ==, 0);
 }
 
-static void rm_rf(const char *path)
-{
-	GDir *dir = g_dir_open(path, 0, NULL);
-	const char *n;
-
-	while (dir && (n = g_dir_read_name(dir))) {
-		g_autofree char *p = g_build_filename(path, n, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-			rm_rf(p);
-		else
-			(void)unlink(p);
-	}
-	if (dir)
-		g_dir_close(dir);
-	(void)rmdir(path);
-}
-
 static void sandbox_teardown(struct sandbox *s, gconstpointer data)
 {
-	rm_rf(s->root);
+	alga_test_rm_rf(s->root);
 	g_free(s->root);
 	g_free(s->state);
 }

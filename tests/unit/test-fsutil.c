@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alga-test.h"
 #include "fsutil.h"
 
 /* a fresh directory per test, removed by the fixture */
@@ -25,28 +26,10 @@ static void dir_setup(struct dir *d, gconstpointer data)
 	g_assert_cmpint(d->fd, >=, 0);
 }
 
-static void rm_rf(const char *path)
-{
-	GDir *dir = g_dir_open(path, 0, NULL);
-	const char *n;
-
-	while (dir && (n = g_dir_read_name(dir))) {
-		g_autofree char *p = g_build_filename(path, n, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-			rm_rf(p);
-		else
-			(void)unlink(p);
-	}
-	if (dir)
-		g_dir_close(dir);
-	(void)rmdir(path);
-}
-
 static void dir_teardown(struct dir *d, gconstpointer data)
 {
 	close(d->fd);
-	rm_rf(d->path);
+	alga_test_rm_rf(d->path);
 	g_free(d->path);
 }
 

@@ -272,6 +272,20 @@ static int upstream_token(const struct ctx *c, char **ret)
 	return 1;
 }
 
+/* draws new contents for s; logs and returns the error */
+static int generate_secret(const struct secret *s, char **ret)
+{
+	int r;
+
+	r = s->generate(ret);
+	if (r == -ENOMEM)
+		return log_oom();
+	if (r < 0)
+		return log_error_errno(r, "Failed to draw random bytes for the %s, nothing written",
+				       s->what);
+	return 0;
+}
+
 /* makes a new file for s: adopting upstream's token, else fresh */
 static int create_secret(struct ctx *c, const struct secret *s, const char *path)
 {
@@ -286,12 +300,9 @@ static int create_secret(struct ctx *c, const struct secret *s, const char *path
 		adopted = r > 0;
 	}
 	if (!data) {
-		r = s->generate(&data);
-		if (r == -ENOMEM)
-			return log_oom();
+		r = generate_secret(s, &data);
 		if (r < 0)
-			return log_error_errno(r, "Failed to draw random bytes for the %s, nothing written",
-					       s->what);
+			return r;
 	}
 
 	r = alga_fs_create_once(secret_dirfd(c, s), s->name, data, strlen(data), FILE_MODE, 0,
@@ -323,12 +334,9 @@ static int replace_secret(struct ctx *c, const struct secret *s)
 	if (path_of(c, s, &path) < 0)
 		return log_oom();
 
-	r = s->generate(&data);
-	if (r == -ENOMEM)
-		return log_oom();
+	r = generate_secret(s, &data);
 	if (r < 0)
-		return log_error_errno(r, "Failed to draw random bytes for the %s, nothing written",
-				       s->what);
+		return r;
 
 	r = alga_fs_write_atomic(secret_dirfd(c, s), s->name, data, strlen(data), FILE_MODE, 0,
 				 c->gid);
