@@ -11,10 +11,12 @@ D=$(scratch)
 if ! meson install -C "$ALGA_BUILD_ROOT" --destdir "$D" --no-rebuild --quiet >/dev/null 2>&1; then
 	skip_all "meson install --destdir failed"
 fi
-# the host's units, so that sysinit.target and friends resolve under --root
-mkdir -p "$D/usr/lib/systemd"
-cp -a /lib/systemd/system "$D/usr/lib/systemd/"
-U=$(find "$D" -path '*/systemd/system/alga-token.service' -printf '%h\n' | grep -v "^$D/usr/lib/systemd/system$" | head -1)
+U=$(find "$D" -path '*/systemd/system/alga-token.service' -printf '%h\n' | head -1)
+# the host's units, so that sysinit.target and friends resolve under
+# --root; they go under /etc so they never mix with ours under the prefix
+mkdir -p "$D/etc/systemd"
+cp -a /lib/systemd/system "$D/etc/systemd/"
+rm -f "$D"/etc/systemd/system/alga-*
 [ -n "$U" ] || skip_all "no alga units installed"
 
 declare -A threshold=(
