@@ -47,11 +47,11 @@ finish() {
 	[ "$tap_failed" -eq 0 ]
 }
 
-# a scratch dir removed when the script exits, however it exits
+# scratch: makes a scratch dir, names it in $SCRATCH and removes it when the
+# script exits, however it exits (call it in the script's own shell, not in
+# $(...), where the trap would fire at once)
 scratch() {
-	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/alga-test.XXXXXX")
+	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/alga-test.XXXXXX")
 	# shellcheck disable=SC2064
-	trap "rm -rf '$d'" EXIT
-	echo "$d"
+	trap "rm -rf '$SCRATCH'" EXIT
 }

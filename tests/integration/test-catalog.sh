@@ -5,7 +5,8 @@ set -u
 . "$ALGA_SOURCE_ROOT/tests/tap.sh"
 
 command -v journalctl >/dev/null || skip_all "journalctl is absent"
-D=$(scratch)
+scratch
+D=$SCRATCH
 meson install -C "$ALGA_BUILD_ROOT" --destdir "$D" --no-rebuild --quiet >/dev/null 2>&1 ||
 	skip_all "meson install --destdir failed"
 check "journalctl --update-catalog accepts the catalog" quiet journalctl --root="$D" --update-catalog

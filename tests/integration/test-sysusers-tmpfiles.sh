@@ -10,7 +10,8 @@ command -v systemd-tmpfiles >/dev/null || skip_all "systemd-tmpfiles is absent"
 
 SYSUSERS="$ALGA_SOURCE_ROOT/sysusers/alga.conf"
 TMPFILES="$ALGA_SOURCE_ROOT/tmpfiles/alga.conf"
-T=$(scratch)
+scratch
+T=$SCRATCH
 
 new_root() {
 	local r="$T/$1"

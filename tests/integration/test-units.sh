@@ -7,7 +7,8 @@ set -u
 
 command -v systemd-analyze >/dev/null || skip_all "systemd-analyze is absent"
 
-D=$(scratch)
+scratch
+D=$SCRATCH
 if ! meson install -C "$ALGA_BUILD_ROOT" --destdir "$D" --no-rebuild --quiet >/dev/null 2>&1; then
 	skip_all "meson install --destdir failed"
 fi
