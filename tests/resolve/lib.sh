@@ -125,9 +125,11 @@ resolve() {
 
 # R: the §5 registry options for the current registry
 R() {
-	local insecure=()
-	[ "${REGISTRY_SCHEME:-http}" = http ] && insecure=(--insecure-registry)
-	echo --registry "$REGISTRY" "${insecure[@]}"
+	if [ "${REGISTRY_SCHEME:-http}" = http ]; then
+		echo --registry "$REGISTRY" --insecure-registry
+	else
+		echo --registry "$REGISTRY" --ca-file "$REGISTRY_CA"
+	fi
 }
 
 # expect DESC CODE [PATTERN]: the last resolve exited CODE and stderr matches PATTERN
