@@ -191,6 +191,52 @@ t_dry_run() {
 }
 check "dryRun=All changes nothing and returns the would-be object" t_dry_run
 
+t_client_side_apply() {
+	cat >"$W/csa.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: csa
+  namespace: msp
+data:
+  a: "1"
+EOF
+	local out
+	out=$(k apply -f "$W/csa.yaml" 2>&1) && grep -q 'configmap/csa created' <<<"$out" || { echo "$out"; return 1; }
+	sed -i 's/"1"/"2"/' "$W/csa.yaml"
+	out=$(k apply -f "$W/csa.yaml" 2>&1) && [ "$out" = "configmap/csa configured" ] || { echo "$out"; return 1; }
+	[ "$(k get -n msp cm/csa -o jsonpath='{.data.a}')" = 2 ] || return 1
+	# moving to server-side apply migrates kubectl-client-side-apply's fields
+	out=$(k apply --server-side -f "$W/csa.yaml" 2>&1) || { echo "$out"; return 1; }
+	k get -n msp cm/csa -o json --show-managed-fields | "$PY" -c 'import json,sys
+mf=json.load(sys.stdin)["metadata"]["managedFields"]
+assert any(e["manager"]=="kubectl" and e["operation"]=="Apply" and "f:a" in json.dumps(e["fieldsV1"]) for e in mf), mf'
+}
+check "client-side kubectl apply (create, configure), then --server-side migration" t_client_side_apply
+
+t_watch_table() {
+	k get cm -n msp -w --request-timeout=3s >"$W/watch.out" 2>&1 &
+	local pid=$!
+	sleep 0.8
+	k create configmap watched -n msp >/dev/null || return 1
+	sleep 0.5
+	kill $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	head -n1 "$W/watch.out" | grep -Eq '^NAME +DATA +AGE$' || { cat "$W/watch.out"; return 1; }
+	grep -Eq '^watched +0 ' "$W/watch.out" || { cat "$W/watch.out"; return 1; }
+}
+check "kubectl get -w prints table rows from watch events" t_watch_table
+
+t_many_pods() {
+	"$PY" -c 'import json
+print(json.dumps({"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bulk"}}]+[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p-%03d"%i,"namespace":"bulk","labels":{"i":str(i%7)}},"spec":{"containers":[{"name":"c","image":"x"}]},"status":{"phase":"Running"}} for i in range(200)]}))' >"$W/pods.json"
+	fkctl load "$W/pods.json" >/dev/null || return 1
+	[ "$(k get pods -n bulk -o name | wc -l)" = 200 ] || return 1
+	[ "$(k get pods -n bulk -o name -l i=3 | wc -l)" = 29 ] || return 1
+	[ "$(k get pods -n bulk --chunk-size=50 --no-headers | wc -l)" = 200 ]
+}
+check "200 pods: list, selector, chunked table" t_many_pods
+
 # --- get: json, yaml, table ------------------------------------------------
 t_get_formats() {
 	k get -n msp deploy/web -o json | jget kind | grep -qx Deployment || return 1
@@ -254,7 +300,7 @@ t_selectors() {
 	[ "$(s tier)" = "cm-00 cm-01 cm-02 cm-03 cm-04 cm-05 " ] || return 1
 	[ "$(s '!tier')" = "cm-06 " ] || return 1
 	[ "$(s 'tier=web,tier!=db')" = "cm-00 cm-03 " ] || return 1
-	[ "$(k get pods -A -o name --field-selector status.phase=Running)" = "pod/alga-core-0" ] || return 1
+	[ "$(k get pods -n msp -o name --field-selector status.phase=Running)" = "pod/alga-core-0" ] || return 1
 	[ "$(k get pods -n msp -o name --field-selector metadata.name=db-0)" = "pod/db-0" ] || return 1
 	[ "$(k get pods -A -o name --field-selector metadata.namespace=msp,status.phase!=Running | wc -l)" = 2 ] || return 1
 	[ "$(k get pods -n msp -o name -l job-name=setup)" = "pod/job-x" ]
