@@ -108,23 +108,27 @@ int alga_http_url_strip_query(const char *url, char **ret)
 int alga_error_set(struct alga_error *e, int r, enum alga_error_class class, long http_status,
 		   const char *url, const char *field, const char *format, ...)
 {
+	char *m = NULL, *u = NULL, *f = NULL;
 	va_list ap;
-	char *m = NULL;
 
 	if (!e || r == -ENOMEM)
 		return r;
 
-	alga_error_clear(e);
-	e->class = class;
-	e->http_status = http_status;
+	/* build first: url, field and the arguments may point into e itself */
 	if (url)
-		(void)alga_http_url_strip_query(url, &e->url);
+		(void)alga_http_url_strip_query(url, &u);
 	if (field)
-		e->field = strdup(field);
+		f = strdup(field);
 	va_start(ap, format);
 	if (vasprintf(&m, format, ap) < 0)
 		m = NULL;
 	va_end(ap);
+
+	alga_error_clear(e);
+	e->class = class;
+	e->http_status = http_status;
+	e->url = u;
+	e->field = f;
 	e->message = m;
 	return r;
 }
@@ -383,7 +387,7 @@ int alga_http_response_join_header(const struct alga_http_response *r, const cha
 static bool is_tchar(char c)
 {
 	/* RFC 9110 §5.6.2 token characters */
-	return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c);
+	return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 int alga_http_header_line_parse(const char *line, size_t len, char **ret_name, char **ret_value)

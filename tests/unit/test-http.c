@@ -38,6 +38,7 @@ static void test_header_line(void)
 		{ "Del: a\x7fz\r\n", -EBADMSG, NULL, NULL },
 		{ "Cr: a\rb\r\n", -EBADMSG, NULL, NULL },
 		{ "N\xc3\xa9: v\r\n", -EBADMSG, NULL, NULL },
+		{ "Bearer realm=\"a:b\"\r\n", -EBADMSG, NULL, NULL },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -117,6 +118,12 @@ static void test_error_helpers(void)
 	g_assert_cmpint(alga_error_set(&e, -ENOMEM, ALGA_ERROR_INTERNAL, 0, NULL, NULL, "y"), ==,
 			-ENOMEM);
 	g_assert_cmpstr(e.message, ==, "x 1");
+	/* rewriting an error from its own fields (oci.c does) */
+	g_assert_cmpint(alga_error_set(&e, -E2BIG, ALGA_ERROR_INTEGRITY, e.http_status, e.url, e.field,
+				       "again: %s", e.message), ==, -E2BIG);
+	g_assert_cmpstr(e.url, ==, "https://h/v2/x");
+	g_assert_cmpstr(e.field, ==, "f");
+	g_assert_cmpstr(e.message, ==, "again: x 1");
 	alga_error_clear(&e);
 	g_assert_null(e.message);
 	alga_error_clear(NULL);
