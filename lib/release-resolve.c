@@ -425,6 +425,10 @@ static int cache_store(const char *dir, const char *key, const struct alga_relea
 				 ALGA_RELEASE_CACHE_LOCK_TIMEOUT_USEC);
 	if (lock < 0)
 		return lock;
+	/* alga-setup (User=alga) takes the same lock: hand it the file as the cache's */
+	if (geteuid() == 0)
+		(void)alga_fs_fix_mode_owner(lock, ALGA_RELEASE_CACHE_FILE_MODE, uid,
+					     gid != ALGA_GID_KEEP ? gid : st.st_gid);
 	(void)alga_fs_remove_stale_temps(fd, ALGA_RELEASE_CACHE_FILE);
 
 	r = cache_load(fd, &doc);
