@@ -881,7 +881,7 @@ static int collect_https(const struct collect_options *o, FILE *out)
 	fprintf(out, "result: %s\nhttp_status: %ld%s\ntls_verify: %s\n",
 		cc == CURLE_WRITE_ERROR ? "ok" : curl_easy_strerror(cc), code,
 		code == 401 ? " (reachable: the registry asks for a token)" : "",
-		verify == 0 ? "ok" : "failed");
+		code == 0 ? "n/a" : verify == 0 ? "ok" : "failed");
 	fprintf(out, "time_namelookup_ms: %.0f\ntime_connect_ms: %.0f\ntime_tls_ms: %.0f\n"
 		     "time_total_ms: %.0f\n",
 		dns * 1000, conn * 1000, tls * 1000, total * 1000);
