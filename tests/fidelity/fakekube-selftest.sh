@@ -137,12 +137,12 @@ EOF
 check "requests.jsonl has one line per API request with the fields" t_log
 
 t_port() {
-	local st port pid line i
+	local st port pid line
 	port=$(( (FK_PORT % 20000) + 30000 ))
 	st=$(mktemp -d)
 	"$PY" "$FAKEKUBE" --state-dir "$st" --port "$port" >"$st/out" 2>"$st/err" &
 	pid=$!
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		line=$(head -n1 "$st/out")
 		[ -n "$line" ] && break
 		sleep 0.05

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # Shared helpers for the fidelity TAP scripts: start/stop fakekube, pick the
 # real kubectl, and print TAP lines.
@@ -62,14 +63,15 @@ skip_all() {
 	exit 0
 }
 
+# shellcheck disable=SC2034 # FK_PORT is for the callers
 # fk_start [--objects DIR] [more fakekube args]: sets FK_STATE, FK_PORT,
 # KUBECONFIG, HOME (so kubectl's discovery cache is private).
 fk_start() {
 	FK_STATE=$(mktemp -d "${TMPDIR:-/tmp}/fakekube.XXXXXX")
 	"$PY" "$FAKEKUBE" --state-dir "$FK_STATE" "$@" >"$FK_STATE/stdout" 2>"$FK_STATE/stderr" &
 	FK_PID=$!
-	local line="" i
-	for i in $(seq 400); do
+	local line=""
+	for _ in $(seq 400); do
 		line=$(head -n 1 "$FK_STATE/stdout" 2>/dev/null)
 		case "$line" in READY\ *) break ;; esac
 		kill -0 "$FK_PID" 2>/dev/null || break
