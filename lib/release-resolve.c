@@ -726,6 +726,8 @@ int alga_release_bundle_check(const void *data, size_t len, const struct alga_re
 		char **files;
 		int r;
 
+		if (b->n_entries == 0 && archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP)
+			break;
 		if (!path)
 			return bundle_fail(reterr, -EBADMSG, ALGA_ERROR_INTEGRITY, NULL,
 					   "Bundle entry without a path");
@@ -803,6 +805,10 @@ int alga_release_bundle_check(const void *data, size_t len, const struct alga_re
 			b->n_helm_releases += (size_t)r;
 		}
 	}
+	/* the layer is tar+gzip (§4.2); libarchive would read a bare tar too */
+	if (archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP)
+		return bundle_fail(reterr, -EBADMSG, ALGA_ERROR_INTEGRITY, NULL,
+				   "Bundle layer is not gzip-compressed");
 	if (r2 != ARCHIVE_EOF)
 		return bundle_fail(reterr, -EBADMSG, ALGA_ERROR_INTEGRITY, NULL,
 				   "Bundle layer is a broken archive: %s",
