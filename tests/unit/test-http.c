@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -346,6 +347,15 @@ static void test_get_basic(void)
 		alga_error_clear(&e);
 		g_assert_cmpint(get(h, "::not a url", NULL, 0, &r, &e), ==, -EINVAL);
 		alga_error_clear(&e);
+		/* ALGA_HTTP_URL_MAX, one past it */
+		{
+			char *longurl = g_strdup_printf("%s/%0*d", b.url,
+							(int)(ALGA_HTTP_URL_MAX - strlen(b.url)), 0);
+
+			g_assert_cmpint(get(h, longurl, NULL, 0, &r, &e), ==, -E2BIG);
+			alga_error_clear(&e);
+			g_free(longurl);
+		}
 	}
 
 	/* Authorization never in the caller's header list */
@@ -672,6 +682,122 @@ out:
 	g_free(dir);
 }
 
+/* ---- a one-answer server for shapes blobhost cannot send ------------------- */
+
+struct canned {
+	int fd;
+	char *answer;
+	size_t len;
+	unsigned port;
+	pthread_t thread;
+};
+
+static void *canned_serve(void *userdata)
+{
+	struct canned *c = userdata;
+	char buf[4096];
+	int conn;
+
+	conn = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0)
+		return NULL;
+	(void)read(conn, buf, sizeof(buf));
+	for (size_t off = 0; off < c->len;) {
+		ssize_t n = write(conn, c->answer + off, c->len - off);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(conn);
+	return NULL;
+}
+
+static void canned_start(struct canned *c, char *answer)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+
+	*c = (struct canned){ .answer = answer, .len = strlen(answer) };
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(c->fd, >=, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(c->fd, 4), ==, 0);
+	g_assert_cmpint(getsockname(c->fd, (struct sockaddr *)&sa, &sl), ==, 0);
+	c->port = ntohs(sa.sin_port);
+	g_assert_cmpint(pthread_create(&c->thread, NULL, canned_serve, c), ==, 0);
+}
+
+static void canned_stop(struct canned *c)
+{
+	g_assert_cmpint(pthread_join(c->thread, NULL), ==, 0);
+	close(c->fd);
+	g_free(c->answer);
+}
+
+static int canned_get(char *answer, struct alga_http_response **ret)
+{
+	_cleanup_(alga_http_freep) struct alga_http *h = client(true, 0);
+	struct canned c;
+	char *url;
+	int r;
+
+	canned_start(&c, answer);
+	url = g_strdup_printf("http://127.0.0.1:%u/x", c.port);
+	r = get(h, url, NULL, 0, ret, NULL);
+	g_free(url);
+	canned_stop(&c);
+	return r;
+}
+
+/* header byte limit (one past), malformed lines, relative Location */
+static void test_canned(void)
+{
+	GString *s = g_string_new("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+
+	for (unsigned i = 0; s->len + 1100 < ALGA_HTTP_HEADERS_MAX; i++)
+		g_string_append_printf(s, "X-Fat%u: %01000d\r\n", i, 0);
+	{
+		_cleanup_(alga_http_response_freep) struct alga_http_response *r = NULL;
+		GString *ok = g_string_new(s->str);
+
+		g_string_append(ok, "\r\nok");
+		g_assert_cmpint(canned_get(g_string_free(ok, FALSE), &r), ==, 0);
+		g_assert_cmpstr(r->body, ==, "ok");
+	}
+	while (s->len <= ALGA_HTTP_HEADERS_MAX + 64)
+		g_string_append(s, "X-More: 0123456789012345678901234567890123456789\r\n");
+	g_string_append(s, "\r\nok");
+	{
+		_cleanup_(alga_http_response_freep) struct alga_http_response *r = NULL;
+
+		g_assert_cmpint(canned_get(g_string_free(s, FALSE), &r), ==, -E2BIG);
+	}
+	{
+		_cleanup_(alga_http_response_freep) struct alga_http_response *r = NULL;
+
+		g_assert_cmpint(canned_get(g_strdup("HTTP/1.1 200 OK\r\nBad Header: x\r\n"
+						    "Content-Length: 0\r\n\r\n"), &r), ==, -EBADMSG);
+	}
+	{
+		_cleanup_(alga_http_response_freep) struct alga_http_response *r = NULL;
+		char *both;
+
+		/* several WWW-Authenticate lines are joined (RFC 9110 §5.3) */
+		g_assert_cmpint(canned_get(g_strdup("HTTP/1.1 401 Unauthorized\r\n"
+						    "WWW-Authenticate: Basic realm=\"x\"\r\n"
+						    "Www-Authenticate: Bearer realm=\"https://r\"\r\n"
+						    "Content-Length: 0\r\n\r\n"), &r), ==, 0);
+		g_assert_cmpint(r->status, ==, 401);
+		g_assert_cmpint(alga_http_response_join_header(r, "www-authenticate", &both), ==, 1);
+		g_assert_cmpstr(both, ==, "Basic realm=\"x\", Bearer realm=\"https://r\"");
+		g_free(both);
+		g_assert_cmpint(alga_http_response_join_header(r, "x-none", &both), ==, 0);
+		g_assert_null(both);
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
@@ -686,5 +812,6 @@ int main(int argc, char *argv[])
 	g_test_add_func("/http/get/redirect-origin", test_redirect_origin);
 	g_test_add_func("/http/get/resolve-pin", test_resolve_pin);
 	g_test_add_func("/http/get/transport-errors", test_transport_errors);
+	g_test_add_func("/http/get/canned", test_canned);
 	return g_test_run();
 }

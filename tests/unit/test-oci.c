@@ -303,6 +303,19 @@ static void test_manifest_limits(void)
 		g_string_free(s, TRUE);
 	}
 
+	/* layers: 256 pass, 257 do not */
+	for (unsigned n = ALGA_OCI_LAYERS_MAX; n <= ALGA_OCI_LAYERS_MAX + 1; n++) {
+		_cleanup_(alga_oci_manifest_freep) struct alga_oci_manifest *m = NULL;
+
+		s = g_string_new("{\"schemaVersion\":2," MANIFEST_MT ",\"config\":" CFG ",\"layers\":[");
+		for (unsigned i = 0; i < n; i++)
+			g_string_append_printf(s, "%s" EMPTY_LAYER, i ? "," : "");
+		g_string_append(s, "]}");
+		g_assert_cmpint(alga_oci_manifest_parse(s->str, s->len, NULL, &m, NULL), ==,
+				n > ALGA_OCI_LAYERS_MAX ? -E2BIG : 0);
+		g_string_free(s, TRUE);
+	}
+
 	/* T11 at the parser: one byte over 4 MiB */
 	s = g_string_new("{\"schemaVersion\":2," MANIFEST_MT ",\"config\":" CFG ",\"layers\":[]}");
 	while (s->len <= ALGA_OCI_MANIFEST_MAX)
@@ -673,6 +686,17 @@ static void tamper(const struct registry *r, const char *digest, const char *fro
 		alga_error_clear(&(e)); \
 	} while (0)
 
+static int stream_sink(const void *data, size_t len, void *userdata)
+{
+	GByteArray *a = userdata;
+
+	if (!data)
+		g_byte_array_set_size(a, 0); /* a retry starts over */
+	else
+		g_byte_array_append(a, data, (guint)len);
+	return 0;
+}
+
 /* T01–T10, T14, T25 on one plain registry */
 static void test_plain(void)
 {
@@ -702,6 +726,29 @@ static void test_plain(void)
 		g_assert_cmpuint(st.manifest_gets, ==, 1);
 		g_assert_cmpuint(st.blob_gets, ==, 1);
 		g_assert_cmpuint(st.token_gets, ==, 0);
+
+		/* streaming mode hands out the same verified bytes */
+		{
+			GByteArray *got = g_byte_array_new();
+			_cleanup_free_ char *blob = NULL;
+			size_t size = 0;
+
+			g_assert_cmpint(alga_oci_fetch_blob_stream(c, ref, &a->manifest->config,
+								   ALGA_OCI_CONFIG_MAX, stream_sink, got,
+								   NULL), ==, 0);
+			g_assert_cmpint(alga_oci_fetch_blob(c, ref, &a->manifest->config,
+							    ALGA_OCI_CONFIG_MAX, &blob, &size, NULL), ==, 0);
+			g_assert_cmpuint(got->len, ==, size);
+			g_assert_cmpmem(got->data, got->len, blob, size);
+			g_byte_array_free(got, TRUE);
+		}
+		/* a cap below the descriptor size refuses before any request */
+		g_assert_cmpint(alga_oci_fetch_blob(c, ref, &a->manifest->config,
+						    (size_t)a->manifest->config.size - 1, &(char *){ NULL },
+						    NULL, &e), ==, -E2BIG);
+		ERR_CHECK(e, ALGA_ERROR_INTEGRITY);
+		alga_oci_client_get_stats(c, &st);
+		g_assert_cmpuint(st.blob_gets, ==, 3);
 	}
 
 	/* T02: by version and by digest, same digests */
@@ -766,6 +813,13 @@ static void test_plain(void)
 								    "--push-method", "http", NULL }));
 	g_assert_cmpint(resolve_tag(&r, true, NULL, "idx-two", "1.0.6", NULL, &e), ==, -ENOTUNIQ);
 	g_assert_nonnull(strstr(e.message, "ambiguous"));
+	ERR_CHECK(e, ALGA_ERROR_ARTIFACT);
+	/* more than 4 candidates */
+	json_object_put(mkrelease(&r, "idx-five", (const char *[]){ "--version", "1.0.8", "--index",
+								     "--index-releases", "5",
+								     "--push-method", "http", NULL }));
+	g_assert_cmpint(resolve_tag(&r, true, NULL, "idx-five", "1.0.8", &st, &e), ==, -E2BIG);
+	g_assert_cmpuint(st.manifest_gets, ==, 1);
 	ERR_CHECK(e, ALGA_ERROR_ARTIFACT);
 	json_object_put(mkrelease(&r, "idx-nest", (const char *[]){ "--version", "1.0.7", "--index",
 								     "--nest", "--push-method", "http",
@@ -926,6 +980,31 @@ static void test_token(void)
 		g_assert_cmpuint(st.token_gets, ==, 1);
 	}
 	json_object_put(rel);
+	registry_stop(&r);
+
+	/* §4.3 step 2: access_token alone; the token is reused until expires_in */
+	if (!registry_start(&r, "token", (const char *[]){ "--issuer-arg", "--token-field",
+							    "--issuer-arg", "access_token",
+							    "--issuer-arg", "--expires-in",
+							    "--issuer-arg", "1", NULL }))
+		return;
+	json_object_put(mkrelease(&r, REPO, (const char *[]){ "--version", "1.0.3", NULL }));
+	{
+		_cleanup_(alga_oci_client_freep) struct alga_oci_client *c = client_new(true, NULL);
+		_cleanup_(alga_oci_ref_freep) struct alga_oci_ref *ref =
+			ref_new(renv(&r, "REGISTRY"), REPO, "1.0.3", NULL);
+		_cleanup_(alga_oci_artifact_freep) struct alga_oci_artifact *a = NULL;
+		_cleanup_free_ char *blob = NULL;
+
+		g_assert_cmpint(resolve_full(c, ref, &a, &e), ==, 0);
+		alga_oci_client_get_stats(c, &st);
+		g_assert_cmpuint(st.token_gets, ==, 1);
+		g_usleep(1100 * 1000);
+		g_assert_cmpint(alga_oci_fetch_blob(c, ref, &a->manifest->config, ALGA_OCI_CONFIG_MAX,
+						    &blob, NULL, &e), ==, 0);
+		alga_oci_client_get_stats(c, &st);
+		g_assert_cmpuint(st.token_gets, ==, 2);
+	}
 	registry_stop(&r);
 
 	for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
