@@ -3,6 +3,7 @@
 #include <arpa/nameser.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <resolv.h>
 #include <stdarg.h>
@@ -1031,11 +1032,17 @@ static int resolve_from_registry(const struct alga_release_resolve_options *o, c
 		return alga_error_set(reterr, r, ALGA_ERROR_INTERNAL, 0, NULL, NULL,
 				      "Failed to set up the registry client: %s", strerror(-r));
 
+	log_debug("Resolving %s/%s %s '%s'%s", res->registry, res->repository,
+		  o->channel ? "channel" : "reference", res->reference,
+		  o->insecure ? " over plain HTTP" : "");
 	r = alga_oci_resolve_artifact(c, ref, alga_oci_want_release(), &art, reterr);
 	alga_oci_client_get_stats(c, &res->stats);
 	if (r < 0)
 		return error_ensure(reterr, r, "Failed to fetch the release manifest");
 	m = art->manifest;
+	log_debug("Release manifest %s%s%s, config %s (%" PRIi64 " bytes, %s)", m->digest,
+		  art->index_digest ? " from index " : "", strempty(art->index_digest),
+		  m->config.digest, m->config.size, m->config.media_type);
 
 	if (strdup_to(m->digest, &res->manifest_digest) < 0 ||
 	    strdup_to(art->index_digest, &res->index_digest) < 0 ||
@@ -1048,7 +1055,9 @@ static int resolve_from_registry(const struct alga_release_resolve_options *o, c
 	if (r < 0)
 		return r;
 	res->blob_reused = r > 0;
-	if (!res->blob_reused) {
+	if (res->blob_reused)
+		log_debug("Manifest unchanged since the cached copy: config blob reused");
+	else {
 		r = alga_oci_fetch_blob(c, ref, &m->config, ALGA_OCI_CONFIG_MAX, &data, &size, reterr);
 		alga_oci_client_get_stats(c, &res->stats);
 		if (r < 0)
@@ -1137,6 +1146,8 @@ int alga_release_resolve(const struct alga_release_resolve_options *o,
 	/* written only after full success; a failed write warns, the resolve stands */
 	if (o->cache_dir && o->cache_mode != ALGA_RELEASE_CACHE_NONE) {
 		r = cache_store(o->cache_dir, key, res, o->cache_uid);
+		if (r >= 0)
+			log_debug("Cache entry '%s' written to '%s'", key, o->cache_dir);
 		res->cache_written = r >= 0;
 		res->cache_error = r < 0 ? r : 0;
 	}

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #define CACHE_SUBDIR "releases"
 #define CONFIG_SIZE_MAX (64u * 1024u)
 #define EXIT_STALE 10
+#define RESOLVE_DEADLINE_SEC 90u
 
 static const char *arg_channel;
 static const char *arg_ref;
@@ -567,6 +569,29 @@ static void report_error(const struct alga_error *e, int r)
 		(void)alga_json_print(doc, stdout);
 }
 
+/*
+ * The whole resolve is bounded (release.md §4.3: 90 s) on top of the
+ * per-request timeouts, which retries and redirects multiply. Past it the
+ * process ends at once: the cache is only ever replaced atomically, so
+ * nothing half-written is left behind.
+ */
+static void on_deadline(int sig)
+{
+	static const char msg[] = "alga-resolve: Resolve took longer than 90 seconds, giving up\n";
+
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(ALGA_ERROR_NETWORK);
+}
+
+static void arm_deadline(void)
+{
+	struct sigaction sa = { .sa_handler = on_deadline };
+
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGALRM, &sa, NULL);
+	alarm(RESOLVE_DEADLINE_SEC);
+}
+
 /* $STATE_DIRECTORY replaces /var/lib/alga (a unit's StateDirectory=), else under the root */
 static char *cache_dir_path(const char *root)
 {
@@ -632,6 +657,10 @@ static int run(int argc, char *argv[])
 	o.cache_mode = arg_cache_mode;
 	o.verify_bundle = arg_verify_bundle;
 
+	if (o.ca_file && access(o.ca_file, R_OK) < 0)
+		return log_error_errno(EINVAL, "Cannot read CA file '%s': %s", o.ca_file,
+				       strerror(errno));
+
 	if (o.insecure && arg_cache_mode != ALGA_RELEASE_CACHE_ONLY)
 		log_warning("Using plain HTTP to registry '%s': no transport security",
 			    o.registry ?: ALGA_RELEASE_RESOLVE_REGISTRY_DEFAULT);
@@ -647,7 +676,9 @@ static int run(int argc, char *argv[])
 		o.cache_uid = uid;
 	}
 
+	arm_deadline();
 	r = alga_release_resolve(&o, &res, &err);
+	alarm(0);
 	if (r == -ENOMEM) {
 		alga_error_clear(&err);
 		return log_oom();
