@@ -24,6 +24,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
+#include "release-cache.h"
 #include "release-resolve.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -196,140 +197,7 @@ static int dns_resolve(const char *host, unsigned port, char **ret_addr, void *u
 	return 1;
 }
 
-/* ---- the cache (§4.5, resolutions.md A8) --------------------------------------------- */
-
-static int cache_key(const char *registry, const char *repository, const char *reference,
-		     char **ret)
-{
-	if (asprintf(ret, "%s/%s:%s", registry, repository, reference) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-/* reads the cache document; 0 with *ret NULL when there is none */
-static int cache_load(int dirfd, struct json_object **ret)
-{
-	struct alga_json_limits limits = {
-		.size_max = ALGA_RELEASE_CACHE_SIZE_MAX,
-		.depth_max = 8,
-		.string_max = ALGA_RELEASE_SIZE_MAX,
-		.items_max = 1024,
-	};
-	_cleanup_(json_object_putp) struct json_object *doc = NULL;
-	_cleanup_free_ char *buf = NULL, *detail = NULL;
-	struct json_object *entries;
-	size_t len;
-	int64_t v;
-	int r;
-
-	*ret = NULL;
-	r = alga_fs_read_file(dirfd, ALGA_RELEASE_CACHE_FILE, ALGA_RELEASE_CACHE_SIZE_MAX, &buf,
-			      &len, NULL);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-
-	r = alga_json_parse(buf, len, &limits, &doc, &detail);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return log_debug_errno(r, "Cache file is not JSON: %s", strna(detail));
-	r = alga_json_get_int64(doc, "version", ALGA_JSON_REQUIRED, 1, 1, &v, NULL);
-	if (r < 0)
-		return log_debug_errno(-EBADMSG, "Cache file has no known version");
-	r = alga_json_get_array(doc, "entries", ALGA_JSON_REQUIRED, &entries, NULL);
-	if (r < 0)
-		return log_debug_errno(-EBADMSG, "Cache file has no entries array");
-
-	*ret = TAKE_PTR(doc);
-	return 0;
-}
-
-/*
- * Re-verifies one entry: the blob must hash to configDigest and pass the
- * release rules again (with the channel of its key). Returns 0 with *ret
- * filled, -EBADMSG (with a warning-worthy reason in *reterr_detail).
- */
-static int cache_entry_verify(struct json_object *e, const struct alga_release_check *check,
-			      struct alga_release **ret_release, const char **ret_config,
-			      char **reterr_detail)
-{
-	const char *config, *digest, *manifest;
-	char got[ALGA_RELEASE_DIGEST_SIZE];
-	int r;
-
-	if (alga_json_get_string(e, "config", ALGA_JSON_REQUIRED, &config, NULL) < 0 ||
-	    alga_json_get_string(e, "configDigest", ALGA_JSON_REQUIRED, &digest, NULL) < 0 ||
-	    alga_json_get_string(e, "manifestDigest", ALGA_JSON_REQUIRED, &manifest, NULL) < 0) {
-		*reterr_detail = strdup("entry lacks config, configDigest or manifestDigest");
-		return -EBADMSG;
-	}
-
-	r = alga_release_digest(config, strlen(config), got);
-	if (r < 0)
-		return r;
-	if (!streq(got, digest)) {
-		if (asprintf(reterr_detail, "digest mismatch: expected %s, got %s", digest, got) < 0)
-			return -ENOMEM;
-		return -EBADMSG;
-	}
-
-	r = alga_release_parse(config, strlen(config), check, ret_release, reterr_detail);
-	if (r < 0)
-		return r;
-	*ret_config = config;
-	return 0;
-}
-
-/* finds the entry for key; -ENOENT when absent */
-static struct json_object *cache_find(struct json_object *doc, const char *key)
-{
-	struct json_object *entries;
-	size_t n;
-
-	if (!doc || alga_json_get_array(doc, "entries", ALGA_JSON_REQUIRED, &entries, NULL) < 0)
-		return NULL;
-	n = json_object_array_length(entries);
-	for (size_t i = n; i > 0; i--) {
-		struct json_object *e = json_object_array_get_idx(entries, i - 1);
-		const char *k;
-
-		if (json_object_is_type(e, json_type_object) &&
-		    alga_json_get_string(e, "key", ALGA_JSON_REQUIRED, &k, NULL) > 0 && streq(k, key))
-			return e;
-	}
-	return NULL;
-}
-
-static int entry_string(struct json_object *e, const char *field, char **ret)
-{
-	const char *s = NULL;
-
-	(void)alga_json_get_string(e, field, ALGA_JSON_OPTIONAL, &s, NULL);
-	return strdup_to(s, ret);
-}
-
-/* fills res from a verified cache entry */
-static int resolved_from_entry(struct alga_release_resolved *res, struct json_object *e,
-			       struct alga_release *release, const char *config)
-{
-	int r;
-
-	res->release = release;
-	res->from_cache = true;
-	res->config_size = strlen(config);
-	r = strdup_to(config, &res->config);
-	if (r < 0)
-		return r;
-	if (entry_string(e, "manifestDigest", &res->manifest_digest) < 0 ||
-	    entry_string(e, "indexDigest", &res->index_digest) < 0 ||
-	    entry_string(e, "configDigest", &res->config_digest) < 0 ||
-	    entry_string(e, "configMediaType", &res->config_media_type) < 0 ||
-	    entry_string(e, "fetchedAt", &res->fetched_at) < 0)
-		return -ENOMEM;
-	return 0;
-}
+/* ---- the cache (§4.5, resolutions.md A8), kept by lib/release-cache ------------------- */
 
 static int open_cache_dir(const char *path, bool create)
 {
@@ -346,37 +214,41 @@ static int open_cache_dir(const char *path, bool create)
 }
 
 /*
- * Reads the entry for key and verifies it. Returns 1 with *ret_release
- * (the caller's) and *ret_entry (owned by *ret_doc), 0 when there is no
- * entry or the cache is unreadable, -ESTALE when the entry failed
- * verification (warned).
+ * The entry for key, re-verified by the load and parsed here again with
+ * the caller's check (R4 for a channel key). Returns 1 with *ret_cache
+ * (owning *ret_entry) and *ret_release, 0 when there is no entry or no
+ * readable cache, -ESTALE when the entry failed verification (warned).
  */
 static int cache_lookup(const char *dir, const char *key, const struct alga_release_check *check,
-			struct json_object **ret_doc, struct json_object **ret_entry,
-			struct alga_release **ret_release, const char **ret_config)
+			struct alga_release_cache **ret_cache,
+			const struct alga_release_cache_entry **ret_entry,
+			struct alga_release **ret_release)
 {
-	_cleanup_(json_object_putp) struct json_object *doc = NULL;
+	_cleanup_(alga_release_cache_freep) struct alga_release_cache *c = NULL;
 	_cleanup_free_ char *detail = NULL;
 	_cleanup_close_ int fd = -EBADF;
-	struct json_object *e;
+	const struct alga_release_cache_entry *e;
 	int r;
 
 	fd = open_cache_dir(dir, false);
 	if (fd < 0)
 		return 0;
-	r = cache_load(fd, &doc);
+	r = alga_release_cache_load(fd, &c, &detail);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
-		log_warning_errno(r, "Cache '%s/%s' is unreadable, ignoring: %m", dir,
-				  ALGA_RELEASE_CACHE_FILE);
+		log_warning_errno(r, "Cache '%s/%s' is unreadable, ignoring: %s", dir,
+				  ALGA_RELEASE_CACHE_FILE, detail ?: strerror(-r));
 		return 0;
 	}
-	e = cache_find(doc, key);
-	if (!e)
+	r = alga_release_cache_find(c, key, &e, &detail);
+	if (r == -ENOENT)
 		return 0;
-
-	r = cache_entry_verify(e, check, ret_release, ret_config, &detail);
+	if (r == 0) {
+		free(detail);
+		detail = NULL;
+		r = alga_release_parse(e->config, e->config_len, check, ret_release, &detail);
+	}
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -385,30 +257,51 @@ static int cache_lookup(const char *dir, const char *key, const struct alga_rele
 		return -ESTALE;
 	}
 	*ret_entry = e;
-	*ret_doc = TAKE_PTR(doc);
+	*ret_cache = TAKE_PTR(c);
 	return 1;
 }
 
-/* key = the string, or null when s is NULL (alga_json_add() takes NULL for -ENOMEM) */
-static int entry_add(struct json_object *e, const char *key, const char *value)
+/* fills res from a verified cache entry, taking release */
+static int resolved_from_entry(struct alga_release_resolved *res,
+			       const struct alga_release_cache_entry *e, struct alga_release *release)
 {
-	if (!value)
-		return json_object_object_add(e, key, NULL) < 0 ? -ENOMEM : 0;
-	return alga_json_add(e, key, json_object_new_string(value));
+	res->release = release;
+	res->from_cache = true;
+	res->config_size = e->config_len;
+	res->config = malloc(e->config_len + 1);
+	if (!res->config)
+		return -ENOMEM;
+	memcpy(res->config, e->config, e->config_len);
+	res->config[e->config_len] = '\0';
+	if (strdup_to(e->manifest_digest, &res->manifest_digest) < 0 ||
+	    strdup_to(e->index_digest, &res->index_digest) < 0 ||
+	    strdup_to(e->config_digest, &res->config_digest) < 0 ||
+	    strdup_to(e->fetched_at, &res->fetched_at) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 /*
- * Writes res as the entry for key (newest last, the oldest dropped past
- * ALGA_RELEASE_CACHE_ENTRIES_MAX or ALGA_RELEASE_CACHE_SIZE_MAX), under
- * the lock, atomically. The file is 0660 with the directory's group.
+ * Writes res as the newest entry for key under the writers' lock. The
+ * file is 0660 with the directory's group: a set-group-ID directory hands
+ * its group on by itself, otherwise root sets it; root also hands the file
+ * (and the lock) to uid, alga, who shares it with alga-setup.
  */
 static int cache_store(const char *dir, const char *key, const struct alga_release_resolved *res,
 		       uid_t uid)
 {
-	_cleanup_(json_object_putp) struct json_object *doc = NULL, *fresh = NULL, *e = NULL;
+	_cleanup_(alga_release_cache_freep) struct alga_release_cache *c = NULL;
 	_cleanup_close_ int fd = -EBADF, lock = -EBADF;
-	_cleanup_free_ char *text = NULL;
-	struct json_object *entries;
+	struct alga_release_cache_entry e = {
+		.key = (char *)key,
+		.manifest_digest = res->manifest_digest,
+		.index_digest = res->index_digest,
+		.config_digest = res->config_digest,
+		.fetched_at = res->fetched_at,
+		.config = res->config,
+		.config_len = res->config_size,
+		.valid = true,
+	};
 	struct stat st;
 	gid_t gid = ALGA_GID_KEEP;
 	int r;
@@ -418,86 +311,31 @@ static int cache_store(const char *dir, const char *key, const struct alga_relea
 		return fd;
 	if (fstat(fd, &st) < 0)
 		return negative_errno();
-	/* a set-group-ID directory hands its group on by itself; root sets it */
-	if (!(st.st_mode & S_ISGID) && geteuid() == 0)
+	if (geteuid() == 0)
 		gid = st.st_gid;
+	else
+		uid = ALGA_UID_KEEP;
 
-	lock = alga_fs_lock_file(fd, ALGA_RELEASE_CACHE_LOCK, true,
-				 ALGA_RELEASE_CACHE_LOCK_TIMEOUT_USEC);
+	lock = alga_release_cache_lock(fd, uid, gid);
 	if (lock < 0)
 		return lock;
-	/* alga-setup (User=alga) takes the same lock: hand it the file as the cache's */
-	if (geteuid() == 0)
-		(void)alga_fs_fix_mode_owner(lock, ALGA_RELEASE_CACHE_FILE_MODE, uid,
-					     gid != ALGA_GID_KEEP ? gid : st.st_gid);
-	(void)alga_fs_remove_stale_temps(fd, ALGA_RELEASE_CACHE_FILE);
 
-	r = cache_load(fd, &doc);
+	r = alga_release_cache_load(fd, &c, NULL);
 	if (r == -ENOMEM)
 		return r;
-
-	fresh = json_object_new_object();
-	entries = json_object_new_array();
-	if (!fresh || !entries) {
-		json_object_put(entries);
-		return -ENOMEM;
-	}
-	if (alga_json_add(fresh, "version", json_object_new_int(1)) < 0 ||
-	    alga_json_add(fresh, "entries", entries) < 0)
-		return -ENOMEM;
-
-	/* the old entries minus this key, oldest first */
-	if (doc) {
-		struct json_object *old;
-
-		(void)alga_json_get_array(doc, "entries", ALGA_JSON_REQUIRED, &old, NULL);
-		for (size_t i = 0; old && i < json_object_array_length(old); i++) {
-			struct json_object *o = json_object_array_get_idx(old, i);
-			const char *k;
-
-			if (!json_object_is_type(o, json_type_object) ||
-			    alga_json_get_string(o, "key", ALGA_JSON_REQUIRED, &k, NULL) <= 0 ||
-			    streq(k, key))
-				continue;
-			if (alga_json_append(entries, json_object_get(o)) < 0)
-				return -ENOMEM;
-		}
-	}
-
-	e = json_object_new_object();
-	if (!e)
-		return -ENOMEM;
-	if (entry_add(e, "key", key) < 0 || entry_add(e, "manifestDigest", res->manifest_digest) < 0 ||
-	    entry_add(e, "indexDigest", res->index_digest) < 0 ||
-	    entry_add(e, "configDigest", res->config_digest) < 0 ||
-	    entry_add(e, "configMediaType", res->config_media_type) < 0 ||
-	    entry_add(e, "fetchedAt", res->fetched_at) < 0 ||
-	    alga_json_add(e, "config", json_object_new_string_len(res->config,
-								   (int)res->config_size)) < 0)
-		return -ENOMEM;
-	if (alga_json_append(entries, TAKE_PTR(e)) < 0)
-		return -ENOMEM;
-
-	for (;;) {
-		size_t n = json_object_array_length(entries);
-
-		free(text);
-		text = NULL;
-		r = alga_json_format(fresh, ALGA_JSON_FORMAT_NEWLINE, &text);
+	if (r < 0) {
+		/* a broken file is replaced by one holding this entry */
+		c = alga_release_cache_free(c);
+		r = alga_release_cache_new(&c);
 		if (r < 0)
 			return r;
-		if (n <= 1 || (n <= ALGA_RELEASE_CACHE_ENTRIES_MAX &&
-			       strlen(text) <= ALGA_RELEASE_CACHE_SIZE_MAX))
-			break;
-		if (json_object_array_del_idx(entries, 0, 1) < 0)
-			return -ENOMEM;
 	}
-	if (strlen(text) > ALGA_RELEASE_CACHE_SIZE_MAX)
-		return -E2BIG;
+	r = alga_release_cache_put(c, &e);
+	if (r < 0)
+		return r;
 
 	alga_crash_point("cache-write");
-	r = alga_fs_write_atomic(fd, ALGA_RELEASE_CACHE_FILE, text, strlen(text),
-				 ALGA_RELEASE_CACHE_FILE_MODE, uid, gid);
+	r = alga_release_cache_save(fd, c, uid, gid);
 	if (r < 0)
 		return r;
 	alga_crash_point("cache-written");
@@ -888,16 +726,15 @@ static int resolve_from_cache(const struct alga_release_resolve_options *o, cons
 			      const struct alga_release_check *check,
 			      struct alga_release_resolved *res, struct alga_error *reterr)
 {
-	_cleanup_(json_object_putp) struct json_object *doc = NULL;
+	_cleanup_(alga_release_cache_freep) struct alga_release_cache *c = NULL;
 	_cleanup_(alga_release_freep) struct alga_release *release = NULL;
-	struct json_object *e = NULL;
-	const char *config = NULL;
+	const struct alga_release_cache_entry *e = NULL;
 	int r;
 
 	if (!o->cache_dir)
 		return alga_error_set(reterr, -ENOENT, ALGA_ERROR_NOT_FOUND, 0, NULL, NULL,
 				      "No cache directory");
-	r = cache_lookup(o->cache_dir, key, check, &doc, &e, &release, &config);
+	r = cache_lookup(o->cache_dir, key, check, &c, &e, &release);
 	if (r == -ENOMEM)
 		return r;
 	if (r == -ESTALE)
@@ -907,7 +744,7 @@ static int resolve_from_cache(const struct alga_release_resolve_options *o, cons
 		return alga_error_set(reterr, -ENOENT, ALGA_ERROR_NOT_FOUND, 0, NULL, NULL,
 				      "No cache entry for '%s'", key);
 
-	r = resolved_from_entry(res, e, release, config);
+	r = resolved_from_entry(res, e, release);
 	if (r < 0)
 		return r;
 	TAKE_PTR(release);
@@ -918,28 +755,27 @@ static int resolve_from_cache(const struct alga_release_resolve_options *o, cons
 static int reuse_cached_blob(const struct alga_release_resolve_options *o, const char *key,
 			     const struct alga_oci_manifest *m, char **ret_data, size_t *ret_size)
 {
-	_cleanup_(json_object_putp) struct json_object *doc = NULL;
+	_cleanup_(alga_release_cache_freep) struct alga_release_cache *c = NULL;
 	_cleanup_(alga_release_freep) struct alga_release *release = NULL;
-	struct json_object *e = NULL;
-	const char *config = NULL, *md = NULL, *cd = NULL;
+	const struct alga_release_cache_entry *e = NULL;
 	int r;
 
 	if (!o->cache_dir || o->cache_mode == ALGA_RELEASE_CACHE_NONE)
 		return 0;
 	/* no channel check here: the parse after this applies it */
-	r = cache_lookup(o->cache_dir, key, NULL, &doc, &e, &release, &config);
+	r = cache_lookup(o->cache_dir, key, NULL, &c, &e, &release);
 	if (r <= 0)
 		return r == -ENOMEM ? r : 0;
-	(void)alga_json_get_string(e, "manifestDigest", ALGA_JSON_REQUIRED, &md, NULL);
-	(void)alga_json_get_string(e, "configDigest", ALGA_JSON_REQUIRED, &cd, NULL);
-	if (!md || !cd || !streq(md, m->digest) || !streq(cd, m->config.digest) ||
-	    m->config.size < 0 || strlen(config) != (size_t)m->config.size)
+	if (!streq(e->manifest_digest, m->digest) || !streq(e->config_digest, m->config.digest) ||
+	    m->config.size < 0 || e->config_len != (size_t)m->config.size)
 		return 0;
 
-	*ret_data = strdup(config);
+	*ret_data = malloc(e->config_len + 1);
 	if (!*ret_data)
 		return -ENOMEM;
-	*ret_size = strlen(config);
+	memcpy(*ret_data, e->config, e->config_len);
+	(*ret_data)[e->config_len] = '\0';
+	*ret_size = e->config_len;
 	return 1;
 }
 
@@ -1109,9 +945,12 @@ int alga_release_resolve(const struct alga_release_resolve_options *o,
 	if (!alga_oci_repository_is_valid(res->repository))
 		return alga_error_set(reterr, -EINVAL, ALGA_ERROR_USAGE, 0, NULL, "repository",
 				      "Invalid repository '%.80s'", res->repository);
-	r = cache_key(res->registry, res->repository, res->reference, &key);
-	if (r < 0)
+	r = alga_release_cache_key(res->registry, res->repository, res->reference, &key);
+	if (r == -ENOMEM)
 		return r;
+	if (r < 0)
+		return alga_error_set(reterr, r, ALGA_ERROR_USAGE, 0, NULL, NULL,
+				      "Reference too long for the cache key");
 
 	if (o->cache_mode == ALGA_RELEASE_CACHE_ONLY) {
 		r = resolve_from_cache(o, key, &check, res, reterr);
@@ -1157,6 +996,14 @@ int alga_release_resolve(const struct alga_release_resolve_options *o,
 }
 
 /* ---- output ----------------------------------------------------------------------- */
+
+/* key = the string, or null when value is NULL (alga_json_add() takes NULL for -ENOMEM) */
+static int entry_add(struct json_object *o, const char *key, const char *value)
+{
+	if (!value)
+		return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
+	return alga_json_add(o, key, json_object_new_string(value));
+}
 
 int alga_release_resolved_to_json(const struct alga_release_resolved *r, struct json_object **ret)
 {

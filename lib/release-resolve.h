@@ -12,6 +12,7 @@
 #include "http.h"
 #include "macro.h"
 #include "oci.h"
+#include "release-cache.h"
 #include "release.h"
 
 /*
@@ -30,13 +31,7 @@
 #define ALGA_RELEASE_RESOLVE_TIMEOUT_MAX_SEC 120u
 #define ALGA_RELEASE_RESOLVE_DNS_SERVERS_MAX 3u
 
-/* the cache (§4.5): <state>/releases/release.json (resolutions.md A8) */
-#define ALGA_RELEASE_CACHE_FILE "release.json"
-#define ALGA_RELEASE_CACHE_LOCK ".release.lock"
-#define ALGA_RELEASE_CACHE_ENTRIES_MAX 16u
-#define ALGA_RELEASE_CACHE_SIZE_MAX (4u * 1024u * 1024u)
-#define ALGA_RELEASE_CACHE_FILE_MODE 0660
-#define ALGA_RELEASE_CACHE_LOCK_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* the cache is lib/release-cache's (§4.5, A8): <state>/releases/release.json */
 
 /* the config bundle listing (--verify-bundle, §4.3 limits) */
 #define ALGA_RELEASE_BUNDLE_GZ_MAX (16u * 1024u * 1024u)
