@@ -31,12 +31,12 @@
 #define PH_TOKEN "[REDACTED TOKEN]"
 #define PH_K3S "[REDACTED K3S TOKEN]"
 #define PH_PEM "[REDACTED PEM]"
-/* longest placeholder text after "[REDACTED" up to its "]" */
-#define PH_TAIL_MAX 64u
 /* JSON keys longer than this are not keys for T7 */
 #define T7_KEY_MAX 512u
 /* emitted output is handed to the writer in blocks of about this size */
 #define EMIT_FLUSH (64u * 1024u)
+/* rounds of the stateless rules over one line */
+#define RULE_PASSES_MAX 8u
 
 static const struct alga_redact_rule_info rules[_ALGA_REDACT_RULE_MAX] = {
 	{ ALGA_REDACT_RULE_S1, "S1", "Secret data/stringData/binaryData values (parsed JSON)",
@@ -231,22 +231,46 @@ static size_t skip_blank(const char *s, size_t i, size_t n)
 	return i;
 }
 
+static size_t match_digits_then(const char *s, size_t i, size_t n, const char *tail)
+{
+	size_t j = i, l = strlen(tail);
+
+	while (j < n && j - i < 20 && isdigit((unsigned char)s[j]))
+		j++;
+	if (j == i || n - j < l || memcmp(s + j, tail, l) != 0)
+		return 0;
+	return j + l;
+}
+
 /*
- * Length of the placeholder at s[i..n) ("[REDACTED" up to its "]"), or 0.
- * Text that looks like one is taken as redacted already: that is what makes
- * every rule idempotent.
+ * Length of the placeholder at s[i..n), or 0. Text that is one is taken as
+ * redacted already: that is what makes every rule idempotent. Only the
+ * exact placeholders count, so "[REDACTED password=x]" hides nothing.
  */
 static size_t placeholder_at(const char *s, size_t i, size_t n)
 {
-	size_t l = strlen(PH_PREFIX);
+	static const char *const exact[] = { PH, PH_KNOWN, PH_PRIVATE_KEY, PH_JWT,
+					     PH_TOKEN, PH_K3S, PH_PEM };
+	static const char len_prefix[] = "[REDACTED len=", long_prefix[] = "[REDACTED LONG LINE: ";
+	size_t pl = strlen(PH_PREFIX), e;
 
-	if (n - i < l + 1 || memcmp(s + i, PH_PREFIX, l) != 0)
+	if (n - i < pl + 1 || memcmp(s + i, PH_PREFIX, pl) != 0)
 		return 0;
-	for (size_t j = i + l; j < n && j - i <= l + PH_TAIL_MAX; j++) {
-		if (s[j] == ']')
-			return j - i + 1;
-		if (s[j] == '[' || s[j] == '"' || s[j] == '\\')
-			return 0;
+	for (size_t k = 0; k < ELEMENTSOF(exact); k++) {
+		size_t l = strlen(exact[k]);
+
+		if (n - i >= l && memcmp(s + i, exact[k], l) == 0)
+			return l;
+	}
+	if (n - i > strlen(len_prefix) && memcmp(s + i, len_prefix, strlen(len_prefix)) == 0) {
+		e = match_digits_then(s, i + strlen(len_prefix), n, "]");
+		if (e)
+			return e - i;
+	}
+	if (n - i > strlen(long_prefix) && memcmp(s + i, long_prefix, strlen(long_prefix)) == 0) {
+		e = match_digits_then(s, i + strlen(long_prefix), n, " bytes]");
+		if (e)
+			return e - i;
 	}
 	return 0;
 }
@@ -833,6 +857,8 @@ static int rule_t4(struct alga_redact *r, const char *s, size_t n)
 				continue;
 			for (e = v; e < n && !is_value_end(s[e]) && s[e] != '"' && s[e] != '\''; e++)
 				;
+			while (e > v && s[e - 1] == ':')
+				e--;
 			if (e == v)
 				continue;
 			k = edit(r, v, e, PH, ALGA_REDACT_RULE_T4);
@@ -879,6 +905,11 @@ static int regex_rule(struct alga_redact *r, regex_t *re, const char *s, size_t 
 
 			while (t < eo && isspace((unsigned char)s[t]))
 				t++;
+			/* "bearer --client-secret x": an option, not a token */
+			if (eo - t >= 2 && s[t] == '-' && s[t + 1] == '-') {
+				i = t;
+				continue;
+			}
 			k = edit(r, t, eo, text, rule);
 		} else
 			k = edit(r, so, eo, text, rule);
@@ -1068,6 +1099,24 @@ static int rule_t7(struct alga_redact *r, const char *s, size_t n)
 }
 
 /*
+ * An earlier rule may have replaced a key with its value ("bearer
+ * x-api_key: v" loses "x-api_key" to T5): a placeholder those rules write,
+ * followed by a separator, is taken as a secret key.
+ */
+static size_t key_placeholder_at(const char *s, size_t i, size_t n)
+{
+	size_t l = placeholder_at(s, i, n);
+
+	if (l == strlen(PH) && memcmp(s + i, PH, l) == 0)
+		return l;
+	if (l == strlen(PH_KNOWN) && memcmp(s + i, PH_KNOWN, l) == 0)
+		return l;
+	if (l == strlen(PH_PRIVATE_KEY) && memcmp(s + i, PH_PRIVATE_KEY, l) == 0)
+		return l;
+	return 0;
+}
+
+/*
  * T8: KEY[quote] [:=] value and --KEY value, KEY a run of [A-Za-z0-9_.-]
  * holding an S3 word. Quoted values go whole (quotes kept), after ":" to
  * the end of the line, after "=" or a flag to a blank or one of "&;,".
@@ -1080,14 +1129,19 @@ static int rule_t8(struct alga_redact *r, const char *s, size_t n)
 	while (i < n) {
 		size_t t, e, p, v, cs, ce, end;
 		bool secret, flag = false, colon, quoted_key;
+		size_t pk;
 
-		if (!is_key_char(s[i]) || (i > 0 && is_key_char(s[i - 1]))) {
+		pk = s[i] == '[' ? key_placeholder_at(s, i, n) : 0;
+		if (pk == 0 && (!is_key_char(s[i]) || (i > 0 && is_key_char(s[i - 1])))) {
 			i++;
 			continue;
 		}
 		t = i;
-		for (e = t; e < n && is_key_char(s[e]); e++)
-			;
+		if (pk)
+			e = t + pk;
+		else
+			for (e = t; e < n && is_key_char(s[e]); e++)
+				;
 		i = e;
 		p = skip_key_quote(s, e, n);
 		quoted_key = p != e;
@@ -1100,17 +1154,23 @@ static int rule_t8(struct alga_redact *r, const char *s, size_t n)
 		} else
 			continue;
 
-		k = key_is_secret(r, s + t, e - t, &secret);
-		if (k < 0)
-			return k;
-		if (!secret)
-			continue;
+		if (pk) {
+			secret = true;
+			r->tok.len = 0;
+		} else {
+			k = key_is_secret(r, s + t, e - t, &secret);
+			if (k < 0)
+				return k;
+			if (!secret)
+				continue;
+		}
 
 		v = skip_blank(s, p, n);
 		if (v >= n)
 			continue;
 		if (redacted_prefix(s, v, n, key_is_auth(r)) != v) {
-			i = redacted_prefix(s, v, n, key_is_auth(r));
+			/* the placeholder itself may be a key: "t=[REDACTED]: v" */
+			i = v;
 			continue;
 		}
 		/* {"password":null} holds nothing */
@@ -1133,7 +1193,7 @@ static int rule_t8(struct alga_redact *r, const char *s, size_t n)
 			size_t re = n;
 
 			if (rs != v) {
-				i = rs;
+				i = v;
 				continue;
 			}
 			while (re > rs && is_blank(s[re - 1]))
@@ -1145,8 +1205,16 @@ static int rule_t8(struct alga_redact *r, const char *s, size_t n)
 				return k;
 			return 0;
 		}
+		/* "--token --client-secret x", "t= --flag x": the next option, not a value */
+		if ((flag || v > p) && n - v >= 2 && s[v] == '-' && s[v + 1] == '-') {
+			i = v;
+			continue;
+		}
 		for (e = v; e < n && !is_value_end(s[e]); e++)
 			;
+		/* "t=x api_key: v": the colon is the next key's, see key_placeholder_at() */
+		while (e > v && s[e - 1] == ':')
+			e--;
 		if (e == v)
 			continue;
 		k = edit(r, v, e, PH, ALGA_REDACT_RULE_T8);
@@ -1202,58 +1270,12 @@ static bool any_secret_word(struct alga_redact *r)
 	return has_secret_word_norm(r->norm.p, r->norm.len);
 }
 
-/* runs T0-T12 over one line (without its newline) and emits it */
-static int process_line(struct alga_redact *r, const char *s, size_t n, bool newline)
+/* T3-T12 over the current line */
+static int stateless_rules(struct alga_redact *r, const char **ps, size_t *pn)
 {
-	bool cr = false, drop;
-	size_t from;
+	const char *s = *ps;
+	size_t n = *pn;
 	int k;
-
-	if (n > 0 && s[n - 1] == '\r') {
-		cr = true;
-		n--;
-	}
-	r->view_valid = false;
-	r->edits.n = 0;
-
-	k = rule_t0(r, s, n);
-	if (k >= 0)
-		k = commit(r, &s, &n);
-	if (k < 0)
-		return k;
-
-	k = rule_t1(r, s, n, &from, &drop);
-	if (k < 0)
-		return k;
-	if (drop) {
-		r->edits.n = 0;
-		return 0;
-	}
-	if (from > 0) {
-		/* after an END marker: only the rest of the line goes on */
-		size_t off = from;
-
-		for (size_t e = 0; e < r->edits.n; e++) {
-			r->edits.v[e].start -= off;
-			r->edits.v[e].end -= off;
-		}
-		s += off;
-		n -= off;
-	}
-	k = commit(r, &s, &n);
-	if (k < 0)
-		return k;
-
-	k = rule_t2(r, s, n, &drop);
-	if (k < 0)
-		return k;
-	if (drop) {
-		r->edits.n = 0;
-		return 0;
-	}
-	k = commit(r, &s, &n);
-	if (k < 0)
-		return k;
 
 	k = view(r, s, n);
 	if (k < 0)
@@ -1294,7 +1316,7 @@ static int process_line(struct alga_redact *r, const char *s, size_t n, bool new
 		if (k < 0)
 			return k;
 	}
-	if (any_secret_word(r)) {
+	if (any_secret_word(r) || has(s, n, PH_PREFIX)) {
 		if (memchr(s, '"', n)) {
 			k = rule_t7(r, s, n);
 			if (k >= 0)
@@ -1335,6 +1357,93 @@ static int process_line(struct alga_redact *r, const char *s, size_t n, bool new
 			k = commit(r, &s, &n);
 		if (k < 0)
 			return k;
+	}
+
+	*ps = s;
+	*pn = n;
+	return 0;
+}
+
+/* runs T0-T12 over one line (without its newline) and emits it */
+static int process_line(struct alga_redact *r, const char *s, size_t n, bool newline)
+{
+	bool cr = false, drop;
+	size_t from;
+	int k;
+
+	if (n > 0 && s[n - 1] == '\r') {
+		cr = true;
+		n--;
+	}
+	r->view_valid = false;
+	r->edits.n = 0;
+
+	/* a NUL-terminated copy: sanitizers' regexec() ignores REG_STARTEND */
+	r->cur.len = 0;
+	k = buf_put(&r->cur, s, n);
+	if (k < 0)
+		return k;
+	s = r->cur.p;
+
+	k = rule_t0(r, s, n);
+	if (k >= 0)
+		k = commit(r, &s, &n);
+	if (k < 0)
+		return k;
+
+	k = rule_t1(r, s, n, &from, &drop);
+	if (k < 0)
+		return k;
+	if (drop) {
+		r->edits.n = 0;
+		return 0;
+	}
+	if (from > 0) {
+		/* after an END marker: only the rest of the line goes on */
+		size_t off = from;
+
+		for (size_t e = 0; e < r->edits.n; e++) {
+			r->edits.v[e].start -= off;
+			r->edits.v[e].end -= off;
+		}
+		s += off;
+		n -= off;
+	}
+	k = commit(r, &s, &n);
+	if (k < 0)
+		return k;
+
+	k = rule_t2(r, s, n, &drop);
+	if (k < 0)
+		return k;
+	if (drop) {
+		r->edits.n = 0;
+		return 0;
+	}
+	k = commit(r, &s, &n);
+	if (k < 0)
+		return k;
+
+	/*
+	 * The stateless rules repeat until the line stops changing (a rule's
+	 * output may expose what an earlier one must see), so redacting the
+	 * output again finds nothing.
+	 */
+	for (unsigned pass = 0; pass < RULE_PASSES_MAX; pass++) {
+		uint64_t before = alga_redact_get_total(r);
+
+		if (pass > 0) {
+			k = rule_t0(r, s, n);
+			if (k >= 0)
+				k = commit(r, &s, &n);
+			if (k < 0)
+				return k;
+		}
+		k = stateless_rules(r, &s, &n);
+		if (k < 0)
+			return k;
+		if (alga_redact_get_total(r) == before)
+			break;
 	}
 
 	k = buf_put(&r->emit, s, n);

@@ -26,6 +26,11 @@
  * wherever they differ from it; other encodings (base64 at another
  * alignment, case changes of hex keys) are not searched.
  *
+ * T0 and T3-T12 repeat over a line until it stops changing, and a
+ * "[REDACTED]" followed by ":" or "=" is taken as a secret key (an earlier
+ * rule may have eaten the key: "bearer x-api_key: v"), so a second pass
+ * over the output finds nothing.
+ *
  * Lines are buffered whole up to ALGA_REDACT_LINE_MAX bytes. A longer line
  * is redacted as its first ALGA_REDACT_LINE_MAX bytes and the rest of it is
  * replaced by "[REDACTED LONG LINE: N bytes]": never emitted unredacted,
@@ -41,6 +46,8 @@
  * - base64 secrets outside data blocks (and outside Secret objects for the
  *   structural rules), and flow-style data maps ("data: {k: v}") in text;
  * - passwords in URLs holding an unencoded '/', '?', '#' or white space;
+ * - a "KEY= value" (blank after "=") glued to the end of another value
+ *   ("t=xapi_key= v"); "KEY: v" and "KEY=v" there are caught;
  * - PII (e-mail addresses, host names, IP addresses) is kept on purpose;
  * - over-redaction is accepted ("max_tokens=5" -> "max_tokens=[REDACTED]",
  *   "authorization: denied", base64-looking ConfigMap values under data:);
