@@ -861,7 +861,7 @@ int alga_http_get(struct alga_http *h, const struct alga_http_request *req,
 {
 	_cleanup_(curl_url_cleanupp) CURLU *u = NULL;
 	_cleanup_free_ char *url = NULL;
-	struct origin first = {}, cur = {};
+	_cleanup_(origin_done) struct origin first = {}, cur = {};
 	struct alga_http_request hreq;
 	unsigned hops = 0;
 	int r;
@@ -887,26 +887,22 @@ int alga_http_get(struct alga_http *h, const struct alga_http_request *req,
 	if (r < 0)
 		return alga_error_set(reterr, r, ALGA_ERROR_USAGE, 0, req->url, NULL, "Invalid URL");
 	r = check_scheme(h, NULL, &first);
-	if (r < 0) {
-		alga_error_set(reterr, r, ALGA_ERROR_USAGE, 0, req->url, NULL,
-			       "URL scheme '%s' not allowed (https%s only)", first.scheme,
-			       h->allow_http ? ", http" : "");
-		goto finish;
-	}
+	if (r < 0)
+		return alga_error_set(reterr, r, ALGA_ERROR_USAGE, 0, req->url, NULL,
+				      "URL scheme '%s' not allowed (https%s only)", first.scheme,
+				      h->allow_http ? ", http" : "");
 
 	url = strdup(req->url);
-	if (!url) {
-		r = -ENOMEM;
-		goto finish;
-	}
+	if (!url)
+		return -ENOMEM;
 	r = url_origin(u, &cur);
 	if (r < 0)
-		goto finish;
+		return r;
 
 	for (;;) {
 		_cleanup_(alga_http_response_freep) struct alga_http_response *resp = NULL;
 		_cleanup_free_ char *shown = NULL;
-		struct origin next = {};
+		_cleanup_(origin_done) struct origin next = {};
 		const char *location;
 		char *nurl = NULL;
 		bool with_auth;
@@ -916,72 +912,51 @@ int alga_http_get(struct alga_http *h, const struct alga_http_request *req,
 
 		r = hop(h, &hreq, url, &cur, with_auth, &resp, reterr);
 		if (r < 0)
-			goto finish;
+			return r;
 
 		location = alga_http_response_get_header(resp, "Location");
 		if (!status_is_redirect(resp->status)) {
 			resp->redirects = hops;
 			*ret = TAKE_PTR(resp);
-			r = 0;
-			goto finish;
+			return 0;
 		}
-		if (!location) {
-			r = alga_error_set(reterr, -EBADMSG, ALGA_ERROR_NETWORK, resp->status, url,
-					   "Location", "Redirect without a Location header");
-			goto finish;
-		}
-		if (++hops > h->max_redirects) {
-			r = alga_error_set(reterr, -ELOOP, ALGA_ERROR_NETWORK, resp->status, url,
-					   NULL, "More than %u redirects", h->max_redirects);
-			goto finish;
-		}
+		if (!location)
+			return alga_error_set(reterr, -EBADMSG, ALGA_ERROR_NETWORK, resp->status, url,
+					      "Location", "Redirect without a Location header");
+		if (++hops > h->max_redirects)
+			return alga_error_set(reterr, -ELOOP, ALGA_ERROR_NETWORK, resp->status, url,
+					      NULL, "More than %u redirects", h->max_redirects);
 
 		r = resolve_location(u, location);
-		if (r < 0) {
-			alga_error_set(reterr, r, ALGA_ERROR_INTEGRITY, resp->status, url, "Location",
-				       "Redirect to an invalid URL");
-			goto finish;
-		}
-		if (curl_url_get(u, CURLUPART_URL, &nurl, 0) != CURLUE_OK) {
-			r = alga_error_set(reterr, -EBADMSG, ALGA_ERROR_INTEGRITY, resp->status, url,
-					   "Location", "Redirect to an invalid URL");
-			goto finish;
-		}
+		if (r < 0)
+			return alga_error_set(reterr, r, ALGA_ERROR_INTEGRITY, resp->status, url,
+					      "Location", "Redirect to an invalid URL");
+		if (curl_url_get(u, CURLUPART_URL, &nurl, 0) != CURLUE_OK)
+			return alga_error_set(reterr, -EBADMSG, ALGA_ERROR_INTEGRITY, resp->status, url,
+					      "Location", "Redirect to an invalid URL");
 		free(url);
 		url = strdup(nurl);
 		curl_free(nurl);
-		if (!url) {
-			r = -ENOMEM;
-			goto finish;
-		}
+		if (!url)
+			return -ENOMEM;
 
 		r = url_origin(u, &next);
-		if (r < 0) {
-			alga_error_set(reterr, r, ALGA_ERROR_INTEGRITY, resp->status, url, "Location",
-				       "Redirect to an invalid URL");
-			goto finish;
-		}
+		if (r < 0)
+			return alga_error_set(reterr, r, ALGA_ERROR_INTEGRITY, resp->status, url,
+					      "Location", "Redirect to an invalid URL");
 		r = check_scheme(h, &cur, &next);
-		if (r < 0) {
-			if (r == -EPERM)
-				alga_error_set(reterr, r, ALGA_ERROR_INTEGRITY, resp->status, url,
-					       "Location", "Redirect from https to http refused");
-			else
-				alga_error_set(reterr, r, ALGA_ERROR_INTEGRITY, resp->status, url,
-					       "Location", "Redirect to scheme '%s' refused",
-					       next.scheme);
-			origin_done(&next);
-			goto finish;
-		}
+		if (r == -EPERM)
+			return alga_error_set(reterr, r, ALGA_ERROR_INTEGRITY, resp->status, url,
+					      "Location", "Redirect from https to http refused");
+		if (r < 0)
+			return alga_error_set(reterr, r, ALGA_ERROR_INTEGRITY, resp->status, url,
+					      "Location", "Redirect to scheme '%s' refused", next.scheme);
 
 		(void)alga_http_url_strip_query(url, &shown);
 		log_debug("HTTP %ld redirect to '%s'", resp->status, strna(shown));
 		origin_done(&cur);
 		cur = next;
+		next = (struct origin){};
 	}
 
-finish:
-	origin_done(&first);
-	origin_done(&cur);
-	return r;
 }

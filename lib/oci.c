@@ -440,18 +440,19 @@ static int parse_descriptor(struct json_object *o, const char *path, bool platfo
 	}
 	if (r == 0)
 		return 0;
-	if (alga_json_get_string(plat, "os", ALGA_JSON_OPTIONAL, &s, NULL) < 0 ||
-	    dup_string(s, &d->platform_os) < 0)
-		goto bad_platform;
+	if (alga_json_get_string(plat, "os", ALGA_JSON_OPTIONAL, &s, NULL) < 0) {
+		detail(reterr_detail, "%s.platform.os: expected a string", path);
+		return -EBADMSG;
+	}
+	r = dup_string(s, &d->platform_os);
+	if (r < 0)
+		return r;
 	s = NULL;
-	if (alga_json_get_string(plat, "architecture", ALGA_JSON_OPTIONAL, &s, NULL) < 0 ||
-	    dup_string(s, &d->platform_architecture) < 0)
-		goto bad_platform;
-	return 0;
-
-bad_platform:
-	detail(reterr_detail, "%s.platform: os and architecture must be strings", path);
-	return -EBADMSG;
+	if (alga_json_get_string(plat, "architecture", ALGA_JSON_OPTIONAL, &s, NULL) < 0) {
+		detail(reterr_detail, "%s.platform.architecture: expected a string", path);
+		return -EBADMSG;
+	}
+	return dup_string(s, &d->platform_architecture);
 }
 
 static int parse_descriptor_array(struct json_object *arr, const char *name, size_t max,
@@ -855,9 +856,8 @@ static const char *token_lookup(struct alga_oci_client *c, const char *registry,
 static int token_store(struct alga_oci_client *c, const char *registry, const char *scope,
 		       char *token, unsigned expires_sec)
 {
+	_cleanup_erase_free_ char *tok = token, *value = NULL;
 	struct token *slot = &c->tokens[0];
-	char *value = NULL;
-	int r = 0;
 
 	for (size_t i = 0; i < ALGA_OCI_TOKENS_MAX; i++) {
 		struct token *t = &c->tokens[i];
@@ -871,26 +871,19 @@ static int token_store(struct alga_oci_client *c, const char *registry, const ch
 	}
 	token_done(slot);
 
-	if (asprintf(&value, "Bearer %s", token) < 0) {
-		r = -ENOMEM;
-		goto finish;
+	if (asprintf(&value, "Bearer %s", tok) < 0) {
+		value = NULL;
+		return -ENOMEM;
 	}
 	slot->registry = strdup(registry);
 	slot->scope = strdup(scope);
 	if (!slot->registry || !slot->scope) {
-		OPENSSL_cleanse(value, strlen(value));
-		free(value);
 		token_done(slot);
-		r = -ENOMEM;
-		goto finish;
+		return -ENOMEM;
 	}
-	slot->value = value;
+	slot->value = TAKE_PTR(value);
 	slot->expires_usec = now_usec() + (uint64_t)expires_sec * USEC_PER_SEC;
-
-finish:
-	OPENSSL_cleanse(token, strlen(token));
-	free(token);
-	return r;
+	return 0;
 }
 
 /* reads errors[0].code and .message of a registry error body into e */
