@@ -194,10 +194,9 @@ int alga_kube_wait_condition(struct alga_kube *kube, const char *path, const cha
 					     type);
 			if (r < 0)
 				last = NULL;
-		} else {
-			free(last);
+		} else if (!last)
+			/* a poll cut short by the deadline says less than what was seen before */
 			last = message ? strdup(message) : strdup(strerror(-r));
-		}
 
 		now = now_usec();
 		if (now >= deadline) {
@@ -236,8 +235,6 @@ int alga_kube_wait_gone(struct alga_kube *kube, const char *path, uint64_t timeo
 				   message ?: strerror(-r));
 			return r;
 		}
-		free(last);
-		last = NULL;
 		if (r >= 0) {
 			const char *ts = NULL;
 			struct json_object *fin = NULL;
@@ -246,11 +243,12 @@ int alga_kube_wait_gone(struct alga_kube *kube, const char *path, uint64_t timeo
 						   &ts, NULL);
 			(void)alga_json_get_array(o, "metadata.finalizers", ALGA_JSON_OPTIONAL, &fin,
 						  NULL);
+			free(last);
 			if (asprintf(&last, "deletionTimestamp %s, finalizers %s", ts ?: "unset",
-				     fin ? json_object_to_json_string_ext(fin, JSON_C_TO_STRING_PLAIN)
+				     fin ? json_object_to_json_string_ext(fin, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 					 : "none") < 0)
 				last = NULL;
-		} else
+		} else if (!last)
 			last = message ? strdup(message) : strdup(strerror(-r));
 
 		now = now_usec();
