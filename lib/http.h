@@ -14,6 +14,8 @@
  * through pthread_once. Redirects are followed here, hop by hop, never by
  * libcurl: only http(s), never https to http, at most max_redirects hops,
  * and Authorization only while scheme, host and port equal the first URL's.
+ * So a token reaches plain http only when the caller itself asked for an
+ * http URL with allow_http (an insecure registry, release.md §4.5).
  */
 
 /* limits of outside input (release.md §4.3) */
@@ -152,7 +154,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct alga_http *, alga_http_free);
  *   -ELOOP           more than max_redirects hops
  *   -E2BIG           body over body_max (transfer aborted), headers over a limit
  *   -EBADMSG         a malformed header line or a 3xx without Location
- *   -ETIMEDOUT       connect, total or low-speed timeout
+ *   -ETIMEDOUT       timeout before the connection was up (retryable)
+ *   -ETIME           total or low-speed timeout after connecting (a stall: not retried)
  *   -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET  transport failures
  *   -EKEYREJECTED    TLS peer verification failed; -ECONNABORTED other TLS failures
  *   -EIO             anything else libcurl reports
