@@ -372,6 +372,19 @@ else
 fi
 expect "T30 unwritable cache dir: exit 0 and 'cache not updated'" 0 "cache not updated"
 
+# ---- --dns-server: names resolved through the given server and pinned ------------------------
+if [ "$(id -u)" = 0 ]; then
+	"$ALGA_SOURCE_ROOT/tests/resolve/dns-stub" 127.0.0.77 "$W/dns.ready" >"$W/dns.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do [ -f "$W/dns.ready" ] && break; sleep 0.05; done
+	resolve --registry "registry.alga.test:${REGISTRY#*:}" --insecure-registry --repository $REPO \
+		--channel stable --dns-server 127.0.0.77 --no-cache --field release.version
+	expect "--dns-server: a name only the given server knows resolves" 0
+	check "--dns-server: the server was asked for it" grep -qx registry.alga.test "$W/dns.log"
+else
+	skip "--dns-server needs port 53 (root)"
+fi
+
 # ---- T25, T28 (part 2): the registry stops --------------------------------------------------------
 stop_registry
 start=$(date +%s)
