@@ -599,7 +599,7 @@ int alga_release_bundle_check(const void *data, size_t len, const struct alga_re
 					   ALGA_RELEASE_BUNDLE_UNPACKED_MAX);
 
 		for (;;) {
-			unsigned char chunk[16384];
+			unsigned char chunk[16384], *nb;
 			la_ssize_t n = archive_read_data(a, chunk, sizeof(chunk));
 
 			if (n < 0)
@@ -619,7 +619,7 @@ int alga_release_bundle_check(const void *data, size_t len, const struct alga_re
 				return bundle_fail(reterr, -E2BIG, ALGA_ERROR_INTEGRITY, NULL,
 						   "Bundle file '%.200s' is over %u bytes", path,
 						   ALGA_RELEASE_BUNDLE_YAML_MAX);
-			unsigned char *nb = realloc(buf, have + (size_t)n + 1);
+			nb = realloc(buf, have + (size_t)n + 1);
 			if (!nb)
 				return -ENOMEM;
 			buf = nb;

@@ -342,6 +342,22 @@ check "T29 50 SIGKILLs: cache absent, old or new, and it parses ($bad bad)" test
 check "T29 no temp files after a clean run" \
 	test -z "$(find "$R29/var/lib/alga/releases" -name '.release.json.*' 2>/dev/null)"
 
+# the same at the two exact points, through the test hook (resolutions.md E7)
+if [ "${ALGA_TEST_HOOKS:-0}" = 1 ]; then
+	before=$(sha256sum "$R29/var/lib/alga/releases/release.json" | cut -d' ' -f1)
+	ALGA_TEST_CRASH_AT=cache-write "$ALGA_RESOLVE_BIN" --root "$R29" $(R) --repository $REPO \
+		--ref 1.0.3 -q >/dev/null 2>&1
+	rc=$?
+	check "T29 killed before the cache write: SIGKILL, cache unchanged" \
+		test "$rc/$(sha256sum "$R29/var/lib/alga/releases/release.json" | cut -d' ' -f1)" = "137/$before"
+	ALGA_TEST_CRASH_AT=cache-written "$ALGA_RESOLVE_BIN" --root "$R29" $(R) --repository $REPO \
+		--ref 1.0.3 -q >/dev/null 2>&1
+	check "T29 killed after the rename: the new entry is there" \
+		grep -q "$REPO:1.0.3" "$R29/var/lib/alga/releases/release.json"
+else
+	skip "T29 crash points need -Dtest-hooks=true"
+fi
+
 # ---- T30: a tampered cache, an unwritable cache dir -------------------------------------------------
 R30=$W/root30
 "$ALGA_RESOLVE_BIN" --root "$R30" $(R) --repository $REPO --channel stable -q >/dev/null 2>&1
