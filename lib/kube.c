@@ -32,6 +32,10 @@ struct alga_kube_body {
 	size_t max;
 	bool started;
 	bool done;
+	/* a UTF-8 sequence cut by the chunk boundary: json-c's validation
+	 * wrongly refuses one split across two parse calls */
+	char carry[4];
+	size_t carry_len;
 };
 
 struct watched {
@@ -316,12 +320,12 @@ static bool all_white_space(const char *p, size_t n)
 	return true;
 }
 
+static int body_parse(struct alga_kube_body *b, const char *p, size_t len);
+static int body_chunk(struct alga_kube_body *b, const char *p, size_t len);
+
 int alga_kube_body_feed(struct alga_kube_body *b, const void *data, size_t len)
 {
 	const char *p = data;
-	enum json_tokener_error jerr;
-	struct json_object *o;
-	size_t end;
 
 	if (len == 0)
 		return 0;
@@ -338,6 +342,74 @@ int alga_kube_body_feed(struct alga_kube_body *b, const void *data, size_t len)
 		b->started = true;
 	}
 
+	return body_parse(b, p, len);
+}
+
+/* bytes a UTF-8 lead byte announces, 0 if c is no lead byte */
+static size_t utf8_need(unsigned char c)
+{
+	if (c >= 0xc2 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef)
+		return 3;
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	return 0;
+}
+
+/* length of an incomplete UTF-8 sequence at the end of p, 0 if none */
+static size_t utf8_tail(const char *p, size_t len)
+{
+	for (size_t back = 1; back <= 3 && back <= len; back++) {
+		unsigned char c = (unsigned char)p[len - back];
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		return utf8_need(c) > back ? back : 0;
+	}
+	return 0;
+}
+
+static int body_parse(struct alga_kube_body *b, const char *p, size_t len)
+{
+	size_t tail;
+	int r;
+
+	/* finish a sequence carried over from the previous chunk */
+	if (b->carry_len > 0) {
+		size_t need = utf8_need((unsigned char)b->carry[0]);
+		size_t take = MIN(need - b->carry_len, len);
+
+		memcpy(b->carry + b->carry_len, p, take);
+		b->carry_len += take;
+		p += take;
+		len -= take;
+		if (b->carry_len < need)
+			return 0;
+		b->carry_len = 0;
+		r = body_chunk(b, b->carry, need);
+		if (r < 0)
+			return r;
+		if (b->done)
+			return all_white_space(p, len) ? 0 : -EBADMSG;
+	}
+	tail = utf8_tail(p, len);
+	if (tail > 0) {
+		memcpy(b->carry, p + len - tail, tail);
+		b->carry_len = tail;
+		len -= tail;
+	}
+	return body_chunk(b, p, len);
+}
+
+static int body_chunk(struct alga_kube_body *b, const char *p, size_t len)
+{
+	enum json_tokener_error jerr;
+	struct json_object *o;
+	size_t end;
+
+	if (b->done)
+		return all_white_space(p, len) ? 0 : -EBADMSG;
 	while (len > 0) {
 		int chunk = len > INT32_MAX ? INT32_MAX : (int)len;
 
@@ -368,6 +440,14 @@ int alga_kube_body_finish(struct alga_kube_body *b, struct json_object **ret)
 	if (!b->started) {
 		*ret = NULL;
 		return 0;
+	}
+	/* a sequence left incomplete at the very end */
+	if (b->carry_len > 0) {
+		int r = body_chunk(b, b->carry, b->carry_len);
+
+		b->carry_len = 0;
+		if (r < 0)
+			return r;
 	}
 	if (!b->done) {
 		struct json_object *o;
