@@ -337,8 +337,16 @@ int alga_kube_body_feed(struct alga_kube_body *b, const void *data, size_t len)
 	if (b->done)
 		return all_white_space(p, len) ? 0 : -EBADMSG;
 	if (!b->started) {
-		if (all_white_space(p, len))
+		size_t i = 0;
+
+		while (i < len && strchr(" \t\r\n", p[i]))
+			i++;
+		if (i == len)
 			return 0;
+		/* API bodies are objects (or arrays); a bare scalar at the top has
+		 * no end json-c agrees on across chunkings */
+		if (p[i] != '{' && p[i] != '[')
+			return -EBADMSG;
 		b->started = true;
 	}
 

@@ -199,7 +199,8 @@ int alga_kube_status_to_errno(long http_status, const char *body, size_t len, ch
  * The incremental JSON body reader the write callback uses, exposed for
  * fuzz-kube-status: feed chunks, then finish. feed returns 0, -E2BIG past
  * max bytes or ALGA_KUBE_JSON_DEPTH_MAX, -EBADMSG for bytes that cannot be
- * JSON (a NUL, trailing garbage after the document). finish returns 0 with
+ * JSON (a NUL, a document that is not an object or array, trailing
+ * garbage after it). finish returns 0 with
  * *ret (NULL for an empty body) or -EBADMSG for a truncated document.
  */
 struct alga_kube_body;

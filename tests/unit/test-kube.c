@@ -900,6 +900,9 @@ static void test_body_stream(void)
 	g_assert_cmpint(alga_kube_body_feed(small, doc + 10, 1), ==, -E2BIG);
 
 	g_assert_cmpint(alga_kube_body_new(1024, &bad), ==, 0);
+	g_assert_cmpint(alga_kube_body_feed(bad, " 4", 2), ==, -EBADMSG);
+	bad = alga_kube_body_free(bad);
+	g_assert_cmpint(alga_kube_body_new(1024, &bad), ==, 0);
 	g_assert_cmpint(alga_kube_body_feed(bad, "{\"a\":", 5), ==, 0);
 	{
 		struct json_object *none = NULL;
