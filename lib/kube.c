@@ -356,11 +356,12 @@ int alga_kube_body_feed(struct alga_kube_body *b, const void *data, size_t len)
 /* bytes a UTF-8 lead byte announces, 0 if c is no lead byte */
 static size_t utf8_need(unsigned char c)
 {
-	if (c >= 0xc2 && c <= 0xdf)
+	/* by bit pattern, valid or not, so json-c judges a bad one whole too */
+	if ((c & 0xe0) == 0xc0)
 		return 2;
-	if (c >= 0xe0 && c <= 0xef)
+	if ((c & 0xf0) == 0xe0)
 		return 3;
-	if (c >= 0xf0 && c <= 0xf4)
+	if ((c & 0xf8) == 0xf0)
 		return 4;
 	return 0;
 }
