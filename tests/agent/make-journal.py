@@ -3,7 +3,8 @@
 # in journal export format, for systemd-journal-remote -o FILE.journal -.
 # 5000 entries over 3 units (two of ours, one foreign); the matching ones
 # are numbered "entry N"; a 20 KiB MESSAGE, a binary one last and a
-# password=hunter2 line near the end.
+# password=hunter2 line near the end, and the sandbox's session secret
+# unlabelled (T0).
 import struct
 import sys
 
@@ -30,6 +31,9 @@ for i in range(5000):
             msg = "big " + "x" * (20 * 1024)
         elif i == 4993:
             msg = "login password=hunter2 ok"
+        elif i == 4996:
+            # the sandbox's session secret, bare: only T0 (known secrets) sees it
+            msg = "dump 5e1f" + "0a" * 30
         else:
             msg = "entry %d" % i
     else:

@@ -59,7 +59,9 @@ code() {
 	curl --silent --output /dev/null --write-out '%{http_code}' --max-time 30 --unix-socket "$S" "$@"
 }
 
-mkdir -p "$D/root/etc" "$D/root/var/lib/alga/support-bundles"
+mkdir -p "$D/root/etc" "$D/root/var/lib/alga/support-bundles" "$D/root/var/lib/alga/secrets"
+# the session secret the journal fixture leaks unlabelled (make-journal.py)
+echo "5e1f$(printf '0a%.0s' $(seq 30))" >"$D/root/var/lib/alga/secrets/session-secret"
 echo "nameserver 192.0.2.53" >"$D/root/etc/resolv.conf"
 
 start_agent --idle-timeout 30 || { fail "agent socket appears"; finish; exit 1; }
@@ -76,7 +78,7 @@ check "30: JSON content type, Content-Length, Connection: close" \
 curl --silent --show-error --max-time 30 --unix-socket "$S" -X POST \
 	http://localhost/v1/support-bundle >"$D/bundle.json"
 check "31: upstream's call exits 0" test $? -eq 0
-check "31: the 10 paths, ISO ms generatedAt, password redacted" "$PY" - "$D/bundle.json" <<'PYEOF'
+check "31: the 10 paths, ISO ms generatedAt, password and known secret redacted" "$PY" - "$D/bundle.json" <<'PYEOF'
 import json, re, sys
 d = json.load(open(sys.argv[1]))
 paths = [f["path"] for f in d["files"]]
@@ -92,6 +94,8 @@ for f in d["files"]:
 raw = open(sys.argv[1]).read()
 assert "hunter2" not in raw
 assert "password=[REDACTED]" in d["files"][0]["content"]
+assert "5e1f" + "0a" * 30 not in raw
+assert "dump [REDACTED KNOWN]" in d["files"][0]["content"]
 PYEOF
 
 # 37: the journal file

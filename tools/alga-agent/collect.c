@@ -26,13 +26,14 @@
 
 #include "alga-config.h"
 #include "collect.h"
+#include "crypto.h"
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
 #include "netaddr.h"
+#include "token.h"
 #include "units.h"
 
-#define REDACTED "[REDACTED]"
 
 /* our units, k3s and upstream's four names (host.md §4.4) */
 static const char *const journal_units[] = {
@@ -113,38 +114,40 @@ int collect_utf8_sanitize(const char *buf, size_t len, char **ret, size_t *ret_l
 	return 0;
 }
 
-int collect_redact(const char *buf, size_t len, char **ret, size_t *ret_len)
+/* the files alga-token makes, whose values T0 replaces wherever they appear */
+static const char *const known_secrets[] = {
+	"/var/lib/alga/setup-token",
+	"/var/lib/alga/secrets/session-secret",
+	"/var/lib/alga/secrets/alga-auth-key",
+};
+
+int collect_redact_new(const char *root, struct alga_redact **ret)
 {
-	static const char key[] = "password=";
-	const size_t klen = sizeof(key) - 1;
-	char *out;
-	size_t o = 0, i = 0;
+	_cleanup_(alga_redact_freep) struct alga_redact *r = NULL;
+	int k;
 
-	/* the value shrinks to at most its own length plus the placeholder */
-	out = malloc(len + (len / klen + 1) * sizeof(REDACTED) + 1);
-	if (!out)
-		return -ENOMEM;
+	k = alga_redact_new(NULL, NULL, &r);
+	if (k < 0)
+		return k;
 
-	while (i < len) {
-		if (len - i >= klen && strncasecmp(buf + i, key, klen) == 0) {
-			size_t v = i + klen, e = v;
+	for (size_t i = 0; i < ELEMENTSOF(known_secrets); i++) {
+		_cleanup_free_ char *path = alga_fs_path_join(root, known_secrets[i]);
+		_cleanup_erase_free_ char *value = NULL;
+		size_t len = 0;
 
-			while (e < len && !strchr(" \t\r\n&;,", buf[e]))
-				e++;
-			memcpy(out + o, buf + i, klen);
-			o += klen;
-			if (e > v) {
-				memcpy(out + o, REDACTED, strlen(REDACTED));
-				o += strlen(REDACTED);
-			}
-			i = e;
+		if (!path)
+			return -ENOMEM;
+		/* absent or unreadable: nothing to look for, not an error */
+		if (alga_fs_read_file(AT_FDCWD, path, ALGA_TOKEN_FILE_MAX, &value, &len, NULL) < 0)
 			continue;
-		}
-		out[o++] = buf[i++];
+		while (len > 0 && value[len - 1] == '\n')
+			len--;
+		k = alga_redact_add_secret(r, value, len);
+		if (k == -ENOMEM)
+			return k;
 	}
-	out[o] = '\0';
-	*ret = out;
-	*ret_len = o;
+
+	*ret = TAKE_PTR(r);
 	return 0;
 }
 
@@ -910,7 +913,8 @@ static const struct collector collectors[] = {
 };
 
 static int run_collector(const struct collector *c, const struct collect_options *o,
-			 size_t budget, struct json_object **ret, size_t *ret_len)
+			 struct alga_redact *redact, size_t budget, struct json_object **ret,
+			 size_t *ret_len)
 {
 	_cleanup_(json_object_putp) struct json_object *f = NULL;
 	_cleanup_free_ char *raw = NULL, *red = NULL, *clean = NULL;
@@ -928,7 +932,7 @@ static int run_collector(const struct collector *c, const struct collect_options
 	if (status < 0)
 		return status;
 
-	if (collect_redact(raw, rawlen, &red, &redlen) < 0 ||
+	if (alga_redact_string(redact, raw, rawlen, &red, &redlen) < 0 ||
 	    collect_utf8_sanitize(red, redlen, &clean, &cleanlen) < 0)
 		return -ENOMEM;
 
@@ -959,6 +963,7 @@ static int run_collector(const struct collector *c, const struct collect_options
 int collect_support_bundle(const struct collect_options *o, struct json_object **ret)
 {
 	_cleanup_(json_object_putp) struct json_object *doc = NULL, *files = NULL;
+	_cleanup_(alga_redact_freep) struct alga_redact *redact = NULL;
 	size_t budget = COLLECT_RESPONSE_MAX - 4096;
 	char ts[64];
 	uint64_t usec = now_usec(CLOCK_REALTIME);
@@ -971,6 +976,10 @@ int collect_support_bundle(const struct collect_options *o, struct json_object *
 	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03uZ",
 		 (unsigned)((usec % USEC_PER_SEC) / USEC_PER_MSEC));
 
+	r = collect_redact_new(o->root, &redact);
+	if (r < 0)
+		return r;
+
 	files = json_object_new_array();
 	if (!files)
 		return -ENOMEM;
@@ -978,7 +987,7 @@ int collect_support_bundle(const struct collect_options *o, struct json_object *
 		struct json_object *f = NULL;
 		size_t len = 0;
 
-		r = run_collector(&collectors[i], o, budget, &f, &len);
+		r = run_collector(&collectors[i], o, redact, budget, &f, &len);
 		if (r < 0)
 			return r;
 		/* JSON escaping may grow the text; the 4 MiB cap is kept with room to spare */

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "macro.h"
+#include "redact.h"
 
 /*
  * The agent's native collectors (host.md §4.4): nothing is spawned, each
@@ -58,11 +59,11 @@ int collect_support_bundle(const struct collect_options *o, struct json_object *
 int collect_utf8_sanitize(const char *buf, size_t len, char **ret, size_t *ret_len);
 
 /*
- * Stand-in until lib/redact lands: the value after "password=" (any case)
- * up to white space or one of "&;," becomes [REDACTED]. Returns a new
- * string in *ret.
+ * A lib/redact context for the collected files: every rule, and as T0 the
+ * values of the setup token, session secret and auth key under root, which
+ * the agent's group may read. 0 or a negative errno.
  */
-int collect_redact(const char *buf, size_t len, char **ret, size_t *ret_len);
+int collect_redact_new(const char *root, struct alga_redact **ret);
 
 /* formats one journal MESSAGE for appliance-journal.txt (cut, binary) */
 int collect_format_message(const void *data, size_t len, char **ret);
