@@ -3,7 +3,8 @@
  * The two readers of API server bodies: the Status-to-errno mapping and
  * the streaming JSON body reader the curl write callback feeds. The first
  * two bytes pick the HTTP status and the chunk size; the rest is the body.
- * Any split into chunks must give the same verdict as one chunk.
+ * Any split into chunks must accept exactly what one chunk accepts, with
+ * the same document.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r2 = stream(data, size, chunk, 64 * 1024, &many);
 	if (r1 == -ENOMEM || r2 == -ENOMEM)
 		return 0;
-	if (r1 != r2)
+	/* both refuse or both accept; which refusal comes first (a NUL seen in
+	 * a whole chunk before the depth is reached) may differ */
+	if ((r1 == 0) != (r2 == 0))
 		abort();
 	if (r1 == 0 && (!one != !many || (one && strcmp(one, many) != 0)))
 		abort();
