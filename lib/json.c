@@ -154,17 +154,20 @@ static int check_lexical(const char *buf, size_t len, char **reterr_detail)
 			continue;
 		}
 		if (c == '"') {
+			size_t start = i;
+
 			for (i++; i < len && buf[i] != '"'; i++) {
 				if ((unsigned char)buf[i] < 0x20) {
 					detail(reterr_detail,
-					       "Invalid JSON at byte %zu: control character in a string.", i);
+					       "Invalid JSON at offset %zu: control character in a string.", i);
 					return -EBADMSG;
 				}
 				if (buf[i] == '\\')
 					i++;
 			}
 			if (i >= len) {
-				detail(reterr_detail, "Invalid JSON: unterminated string.");
+				detail(reterr_detail,
+				       "Invalid JSON at offset %zu: string not terminated.", start);
 				return -EBADMSG;
 			}
 			i++;
@@ -174,7 +177,7 @@ static int check_lexical(const char *buf, size_t len, char **reterr_detail)
 			size_t n = number_len(buf + i, len - i);
 
 			if (n == 0) {
-				detail(reterr_detail, "Invalid JSON at byte %zu: malformed number.", i);
+				detail(reterr_detail, "Invalid JSON at offset %zu: malformed number.", i);
 				return -EBADMSG;
 			}
 			i += n;
@@ -189,7 +192,7 @@ static int check_lexical(const char *buf, size_t len, char **reterr_detail)
 				goto next;
 			}
 		}
-		detail(reterr_detail, "Invalid JSON at byte %zu: unexpected character.", i);
+		detail(reterr_detail, "Invalid JSON at offset %zu: unexpected character.", i);
 		return -EBADMSG;
 	next:;
 	}
@@ -251,7 +254,7 @@ int alga_json_parse(const char *buf, size_t len, const struct alga_json_limits *
 			       l.depth_max);
 			r = -E2BIG;
 		} else {
-			detail(reterr_detail, "Invalid JSON near byte %zu: %s.",
+			detail(reterr_detail, "Invalid JSON at offset %zu: %s.",
 			       json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
 			r = -EBADMSG;
 		}
@@ -262,7 +265,7 @@ int alga_json_parse(const char *buf, size_t len, const struct alga_json_limits *
 	json_tokener_free(tok);
 
 	if (end < len && !only_white_space(buf + end, len - end)) {
-		detail(reterr_detail, "Trailing data after the JSON document at byte %zu.", end);
+		detail(reterr_detail, "Invalid JSON at offset %zu: data after the document.", end);
 		return -EBADMSG;
 	}
 

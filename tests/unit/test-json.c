@@ -42,6 +42,27 @@ static void test_parse_malformed(void)
 	}
 }
 
+static void test_parse_offset(void)
+{
+	static const struct {
+		const char *doc, *detail;
+	} cases[] = {
+		{ "{\"a\":1}x", "Invalid JSON at offset 7: unexpected character." },
+		{ "{\"a\": \"b", "Invalid JSON at offset 6: string not terminated." },
+		{ "[1, 01]", "Invalid JSON at offset 4: malformed number." },
+		{ "[1, @]", "Invalid JSON at offset 4: unexpected character." },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_(json_object_putp) struct json_object *o = NULL;
+		_cleanup_free_ char *detail = NULL;
+
+		g_assert_cmpint(alga_json_parse(cases[i].doc, strlen(cases[i].doc), NULL, &o, &detail),
+				==, -EBADMSG);
+		g_assert_cmpstr(detail, ==, cases[i].detail);
+	}
+}
+
 static void test_parse_nul(void)
 {
 	_cleanup_(json_object_putp) struct json_object *o = NULL;
@@ -251,6 +272,7 @@ int main(int argc, char *argv[])
 	g_test_add_func("/json/parse/valid", test_parse_valid);
 	g_test_add_func("/json/parse/malformed", test_parse_malformed);
 	g_test_add_func("/json/parse/nul", test_parse_nul);
+	g_test_add_func("/json/parse/offset", test_parse_offset);
 	g_test_add_func("/json/parse/limit-depth", test_limit_depth);
 	g_test_add_func("/json/parse/limit-size", test_limit_size);
 	g_test_add_func("/json/parse/limit-string", test_limit_string);
