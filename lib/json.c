@@ -11,22 +11,7 @@
 
 #include "fsutil.h"
 #include "json.h"
-
-_printf_(2, 3) static int detail(char **reterr_detail, const char *format, ...)
-{
-	va_list ap;
-
-	if (!reterr_detail)
-		return 0;
-
-	free(*reterr_detail);
-	*reterr_detail = NULL;
-	va_start(ap, format);
-	if (vasprintf(reterr_detail, format, ap) < 0)
-		*reterr_detail = NULL;
-	va_end(ap);
-	return 0;
-}
+#include "log.h"
 
 /* walks the tree once, counting items and measuring strings and keys */
 static int check_tree(struct json_object *o, const struct alga_json_limits *l, size_t *items,
@@ -35,14 +20,14 @@ static int check_tree(struct json_object *o, const struct alga_json_limits *l, s
 	size_t n;
 
 	if (++*items > l->items_max) {
-		detail(reterr_detail, "JSON document has more than %zu items.", l->items_max);
+		alga_set_detail(0, reterr_detail, "JSON document has more than %zu items.", l->items_max);
 		return -E2BIG;
 	}
 
 	switch (json_object_get_type(o)) {
 	case json_type_string:
 		if ((size_t)json_object_get_string_len(o) > l->string_max) {
-			detail(reterr_detail, "JSON string is longer than the limit of %zu bytes.",
+			alga_set_detail(0, reterr_detail, "JSON string is longer than the limit of %zu bytes.",
 			       l->string_max);
 			return -E2BIG;
 		}
@@ -53,7 +38,7 @@ static int check_tree(struct json_object *o, const struct alga_json_limits *l, s
 			int r;
 
 			if (strlen(key) > l->string_max) {
-				detail(reterr_detail,
+				alga_set_detail(0, reterr_detail,
 				       "JSON object key is longer than the limit of %zu bytes.",
 				       l->string_max);
 				return -E2BIG;
@@ -158,7 +143,7 @@ static int check_lexical(const char *buf, size_t len, char **reterr_detail)
 
 			for (i++; i < len && buf[i] != '"'; i++) {
 				if ((unsigned char)buf[i] < 0x20) {
-					detail(reterr_detail,
+					alga_set_detail(0, reterr_detail,
 					       "Invalid JSON at offset %zu: control character in a string.", i);
 					return -EBADMSG;
 				}
@@ -166,7 +151,7 @@ static int check_lexical(const char *buf, size_t len, char **reterr_detail)
 					i++;
 			}
 			if (i >= len) {
-				detail(reterr_detail,
+				alga_set_detail(0, reterr_detail,
 				       "Invalid JSON at offset %zu: string not terminated.", start);
 				return -EBADMSG;
 			}
@@ -177,7 +162,7 @@ static int check_lexical(const char *buf, size_t len, char **reterr_detail)
 			size_t n = number_len(buf + i, len - i);
 
 			if (n == 0) {
-				detail(reterr_detail, "Invalid JSON at offset %zu: malformed number.", i);
+				alga_set_detail(0, reterr_detail, "Invalid JSON at offset %zu: malformed number.", i);
 				return -EBADMSG;
 			}
 			i += n;
@@ -192,7 +177,7 @@ static int check_lexical(const char *buf, size_t len, char **reterr_detail)
 				goto next;
 			}
 		}
-		detail(reterr_detail, "Invalid JSON at offset %zu: unexpected character.", i);
+		alga_set_detail(0, reterr_detail, "Invalid JSON at offset %zu: unexpected character.", i);
 		return -EBADMSG;
 	next:;
 	}
@@ -213,18 +198,18 @@ int alga_json_parse(const char *buf, size_t len, const struct alga_json_limits *
 		return -EINVAL;
 
 	if (len > l.size_max) {
-		detail(reterr_detail, "JSON document is %zu bytes, over the limit of %zu bytes.", len,
+		alga_set_detail(0, reterr_detail, "JSON document is %zu bytes, over the limit of %zu bytes.", len,
 		       l.size_max);
 		return -E2BIG;
 	}
 	if (len > INT32_MAX)
 		return -E2BIG;
 	if (len == 0 || only_white_space(buf, len)) {
-		detail(reterr_detail, "JSON document is empty.");
+		alga_set_detail(0, reterr_detail, "JSON document is empty.");
 		return -EBADMSG;
 	}
 	if (memchr(buf, '\0', len)) {
-		detail(reterr_detail, "JSON document contains a NUL byte at offset %zu.",
+		alga_set_detail(0, reterr_detail, "JSON document contains a NUL byte at offset %zu.",
 		       (size_t)((const char *)memchr(buf, '\0', len) - buf));
 		return -EBADMSG;
 	}
@@ -250,11 +235,11 @@ int alga_json_parse(const char *buf, size_t len, const struct alga_json_limits *
 
 	if (jerr != json_tokener_success) {
 		if (jerr == json_tokener_error_depth) {
-			detail(reterr_detail, "JSON document is nested deeper than %u levels.",
+			alga_set_detail(0, reterr_detail, "JSON document is nested deeper than %u levels.",
 			       l.depth_max);
 			r = -E2BIG;
 		} else {
-			detail(reterr_detail, "Invalid JSON at offset %zu: %s.",
+			alga_set_detail(0, reterr_detail, "Invalid JSON at offset %zu: %s.",
 			       json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
 			r = -EBADMSG;
 		}
@@ -265,7 +250,7 @@ int alga_json_parse(const char *buf, size_t len, const struct alga_json_limits *
 	json_tokener_free(tok);
 
 	if (end < len && !only_white_space(buf + end, len - end)) {
-		detail(reterr_detail, "Invalid JSON at offset %zu: data after the document.", end);
+		alga_set_detail(0, reterr_detail, "Invalid JSON at offset %zu: data after the document.", end);
 		return -EBADMSG;
 	}
 
@@ -289,7 +274,7 @@ int alga_json_parse_fd(int fd, const struct alga_json_limits *limits, struct jso
 
 	r = alga_fs_read_fd(fd, l.size_max, &buf, &size);
 	if (r == -E2BIG)
-		detail(reterr_detail, "JSON document is over the limit of %zu bytes.", l.size_max);
+		alga_set_detail(0, reterr_detail, "JSON document is over the limit of %zu bytes.", l.size_max);
 	if (r < 0)
 		return r;
 
@@ -336,7 +321,7 @@ static int lookup(struct json_object *obj, const char *field, struct json_object
 		struct json_object *v;
 
 		if (!obj || !json_object_is_type(obj, json_type_object)) {
-			detail(reterr_detail, "Field '%.*s' must be an object, not %s.",
+			alga_set_detail(0, reterr_detail, "Field '%.*s' must be an object, not %s.",
 			       (int)(p - field - 1), field,
 			       type_name(json_object_get_type(obj)));
 			return -EBADMSG;
@@ -367,12 +352,12 @@ static int get_typed(struct json_object *obj, const char *field, enum alga_json_
 	if (r == 0) {
 		if (p == ALGA_JSON_OPTIONAL)
 			return 0;
-		detail(reterr_detail, "Required field '%s' is missing, must be %s.", field,
+		alga_set_detail(0, reterr_detail, "Required field '%s' is missing, must be %s.", field,
 		       type_name(want));
 		return -EBADMSG;
 	}
 	if (!json_object_is_type(v, want)) {
-		detail(reterr_detail, "Field '%s' must be %s, not %s.", field, type_name(want),
+		alga_set_detail(0, reterr_detail, "Field '%s' must be %s, not %s.", field, type_name(want),
 		       type_name(json_object_get_type(v)));
 		return -EBADMSG;
 	}
@@ -421,7 +406,7 @@ int alga_json_get_int64(struct json_object *obj, const char *field, enum alga_js
 	errno = 0;
 	i = json_object_get_int64(v);
 	if (errno != 0 || i < min || i > max) {
-		detail(reterr_detail, "Field '%s' must be an integer from %" PRId64 " to %" PRId64 ".",
+		alga_set_detail(0, reterr_detail, "Field '%s' must be an integer from %" PRId64 " to %" PRId64 ".",
 		       field, min, max);
 		return -EBADMSG;
 	}

@@ -32,20 +32,6 @@ static void sleep_usec(uint64_t usec)
 		;
 }
 
-_printf_(2, 3) static void set_detail(char **reterr_detail, const char *format, ...)
-{
-	va_list ap;
-
-	if (!reterr_detail)
-		return;
-	free(*reterr_detail);
-	*reterr_detail = NULL;
-	va_start(ap, format);
-	if (vasprintf(reterr_detail, format, ap) < 0)
-		*reterr_detail = NULL;
-	va_end(ap);
-}
-
 int alga_kube_condition(struct json_object *obj, const char *type, const char **ret_status,
 			const char **ret_reason, const char **ret_message)
 {
@@ -170,14 +156,14 @@ int alga_kube_wait_condition(struct alga_kube *kube, const char *path, const cha
 		if (r == -EBUSY && alga_kube_in_flight(kube) == 0)
 			return r; /* event mode */
 		if (r < 0 && !is_transient(r)) {
-			set_detail(reterr_detail, "Waiting for %s on %s: %s", type, path,
+			alga_set_detail(0, reterr_detail, "Waiting for %s on %s: %s", type, path,
 				   message ?: strerror(-r));
 			return r;
 		}
 		if (r >= 0) {
 			r = alga_kube_condition(o, type, &status, &reason, &msg);
 			if (r < 0) {
-				set_detail(reterr_detail,
+				alga_set_detail(0, reterr_detail,
 					   "Waiting for %s on %s: status.conditions is malformed.",
 					   type, path);
 				return r;
@@ -200,7 +186,7 @@ int alga_kube_wait_condition(struct alga_kube *kube, const char *path, const cha
 
 		now = now_usec();
 		if (now >= deadline) {
-			set_detail(reterr_detail, "Timed out after %" PRIu64 " ms waiting for %s on %s: %s.",
+			alga_set_detail(0, reterr_detail, "Timed out after %" PRIu64 " ms waiting for %s on %s: %s.",
 				   (now - start) / USEC_PER_MSEC, type, path, strna(last));
 			return -ETIMEDOUT;
 		}
@@ -231,7 +217,7 @@ int alga_kube_wait_gone(struct alga_kube *kube, const char *path, uint64_t timeo
 		if (r == -EBUSY && alga_kube_in_flight(kube) == 0)
 			return r;
 		if (r < 0 && !is_transient(r)) {
-			set_detail(reterr_detail, "Waiting for %s to go: %s", path,
+			alga_set_detail(0, reterr_detail, "Waiting for %s to go: %s", path,
 				   message ?: strerror(-r));
 			return r;
 		}
@@ -253,7 +239,7 @@ int alga_kube_wait_gone(struct alga_kube *kube, const char *path, uint64_t timeo
 
 		now = now_usec();
 		if (now >= deadline) {
-			set_detail(reterr_detail, "Timed out after %" PRIu64 " ms waiting for %s to go: %s.",
+			alga_set_detail(0, reterr_detail, "Timed out after %" PRIu64 " ms waiting for %s to go: %s.",
 				   (now - start) / USEC_PER_MSEC, path, strna(last));
 			return -ETIMEDOUT;
 		}

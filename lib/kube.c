@@ -117,20 +117,6 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
-_printf_(2, 3) static void set_detail(char **reterr_detail, const char *format, ...)
-{
-	va_list ap;
-
-	if (!reterr_detail)
-		return;
-	free(*reterr_detail);
-	*reterr_detail = NULL;
-	va_start(ap, format);
-	if (vasprintf(reterr_detail, format, ap) < 0)
-		*reterr_detail = NULL;
-	va_end(ap);
-}
-
 /* lib/http.c does the same; kept separate until that module settles */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -1380,7 +1366,7 @@ int alga_kube_new(const struct alga_kube_options *o, struct alga_kube **ret, cha
 		flags |= ALGA_KUBECONFIG_ALLOW_INSECURE;
 	if (o->config) {
 		if (o->config->insecure_skip_tls_verify && !o->allow_insecure) {
-			set_detail(reterr_detail,
+			alga_set_detail(0, reterr_detail,
 				   "Kubeconfig '%s': insecure-skip-tls-verify is refused here.",
 				   strna(o->config->path));
 			return -EPERM;
@@ -1530,7 +1516,7 @@ static int run_one(struct alga_kube *kube, struct alga_kube_request *req, char *
 	r = alga_kube_submit(kube, req, NULL, NULL);
 	if (r < 0) {
 		if (r != -ENOMEM)
-			set_detail(reterr_detail, "Cannot start %s %s: %s", method_table[req->method],
+			alga_set_detail(0, reterr_detail, "Cannot start %s %s: %s", method_table[req->method],
 				   req->path, req->message ?: strerror(-r));
 		return r;
 	}
@@ -1539,7 +1525,7 @@ static int run_one(struct alga_kube *kube, struct alga_kube_request *req, char *
 		return r;
 	r = req->result;
 	if (r < 0 && r != -ENOMEM)
-		set_detail(reterr_detail, "%s", req->message ?: strerror(-r));
+		alga_set_detail(0, reterr_detail, "%s", req->message ?: strerror(-r));
 	return r;
 }
 
@@ -1569,7 +1555,7 @@ int alga_kube_get(struct alga_kube *kube, const char *path, struct json_object *
 	if (r < 0)
 		return r;
 	if (!req->json || !json_object_is_type(req->json, json_type_object)) {
-		set_detail(reterr_detail, "Response to GET %s is not a JSON object.", path);
+		alga_set_detail(0, reterr_detail, "Response to GET %s is not a JSON object.", path);
 		return -EBADMSG;
 	}
 	if (ret)
@@ -1619,7 +1605,7 @@ static int check_list(struct json_object *o, const char *path, char **reterr_det
 
 	if (!o || !json_object_is_type(o, json_type_object) ||
 	    alga_json_get_array(o, "items", ALGA_JSON_OPTIONAL, &items, NULL) < 0) {
-		set_detail(reterr_detail, "Response to GET %s is not a list: 'items' must be an array.",
+		alga_set_detail(0, reterr_detail, "Response to GET %s is not a list: 'items' must be an array.",
 			   path);
 		return -EBADMSG;
 	}
@@ -1674,7 +1660,7 @@ int alga_kube_list_all(struct alga_kube *kube, const char *path,
 		size_t len;
 
 		if (n >= ALGA_KUBE_LIST_PAGES_MAX) {
-			set_detail(reterr_detail, "List %s has more than %u pages.", path,
+			alga_set_detail(0, reterr_detail, "List %s has more than %u pages.", path,
 				   ALGA_KUBE_LIST_PAGES_MAX);
 			return -E2BIG;
 		}
@@ -1691,7 +1677,7 @@ int alga_kube_list_all(struct alga_kube *kube, const char *path,
 		(void)alga_json_get_array(req->json, "items", ALGA_JSON_OPTIONAL, &items, NULL);
 		len = items ? json_object_array_length(items) : 0;
 		if (json_object_array_length(all) + len > ALGA_KUBE_LIST_ITEMS_MAX) {
-			set_detail(reterr_detail, "List %s has more than %u items.", path,
+			alga_set_detail(0, reterr_detail, "List %s has more than %u items.", path,
 				   ALGA_KUBE_LIST_ITEMS_MAX);
 			return -E2BIG;
 		}
@@ -1703,7 +1689,7 @@ int alga_kube_list_all(struct alga_kube *kube, const char *path,
 
 		if (alga_json_get_string(req->json, "metadata.continue", ALGA_JSON_OPTIONAL, &next,
 					 NULL) < 0) {
-			set_detail(reterr_detail, "List %s: 'metadata.continue' must be a string.",
+			alga_set_detail(0, reterr_detail, "List %s: 'metadata.continue' must be a string.",
 				   path);
 			return -EBADMSG;
 		}
@@ -1731,7 +1717,7 @@ static int write_request(struct alga_kube *kube, enum alga_kube_method m, const 
 	if (!body)
 		return -EINVAL;
 	if (apply && !kube->field_manager) {
-		set_detail(reterr_detail, "Server-side apply needs a field manager.");
+		alga_set_detail(0, reterr_detail, "Server-side apply needs a field manager.");
 		return -EINVAL;
 	}
 
@@ -1966,7 +1952,7 @@ int alga_kube_table(struct alga_kube *kube, const char *path, enum alga_kube_inc
 		return r;
 	if (!req->json || alga_json_get_string(req->json, "kind", ALGA_JSON_OPTIONAL, &kind, NULL) <= 0 ||
 	    !streq(kind, "Table")) {
-		set_detail(reterr_detail, "Response to GET %s is not a Table.", path);
+		alga_set_detail(0, reterr_detail, "Response to GET %s is not a Table.", path);
 		return -EBADMSG;
 	}
 	if (ret)
@@ -2018,14 +2004,14 @@ static int resources_fetch(struct alga_kube *kube, const char *av, char **reterr
 	r = run_one(kube, req, reterr_detail);
 	if (r == -ENOENT) {
 		json_object_object_del(kube->discovery, av);
-		set_detail(reterr_detail, "The API server does not serve '%s'.", av);
+		alga_set_detail(0, reterr_detail, "The API server does not serve '%s'.", av);
 		return r;
 	}
 	if (r < 0)
 		return r;
 	if (!req->json ||
 	    alga_json_get_array(req->json, "resources", ALGA_JSON_REQUIRED, &res, NULL) < 0) {
-		set_detail(reterr_detail, "Discovery of '%s': 'resources' must be an array.", av);
+		alga_set_detail(0, reterr_detail, "Discovery of '%s': 'resources' must be an array.", av);
 		return -EBADMSG;
 	}
 	return alga_json_add(kube->discovery, av, json_object_get(res));
@@ -2083,7 +2069,7 @@ int alga_kube_discover(struct alga_kube *kube, const char *api_version, const ch
 	if (r > 0)
 		return 0;
 	log_debug("Kind %s not in %s (%s)", kind, api_version, cached ? "re-discovered" : "fetched");
-	set_detail(reterr_detail, "The API server does not serve kind '%s' in '%s'.", kind,
+	alga_set_detail(0, reterr_detail, "The API server does not serve kind '%s' in '%s'.", kind,
 		   api_version);
 	return -ENOENT;
 }
@@ -2107,7 +2093,7 @@ int alga_kube_object_path(struct alga_kube *kube, const char *api_version, const
 	int r;
 
 	if (name && !name_is_valid(name)) {
-		set_detail(reterr_detail, "Object name '%s' is not allowed.", name);
+		alga_set_detail(0, reterr_detail, "Object name '%s' is not allowed.", name);
 		return -EINVAL;
 	}
 	r = alga_kube_discover(kube, api_version, kind, &res, reterr_detail);
@@ -2119,7 +2105,7 @@ int alga_kube_object_path(struct alga_kube *kube, const char *api_version, const
 
 	if (res.namespaced) {
 		if (isempty(ns) || !name_is_valid(ns)) {
-			set_detail(reterr_detail, "Kind '%s' is namespaced and needs a namespace.", kind);
+			alga_set_detail(0, reterr_detail, "Kind '%s' is namespaced and needs a namespace.", kind);
 			return -EINVAL;
 		}
 		r = asprintf(&path, "%s/namespaces/%s/%s", prefix, ns, res.name);

@@ -149,3 +149,19 @@ int alga_log_internal(int level, int error, const char *file, int line, const ch
 	errno = saved_errno;
 	return -e;
 }
+
+int alga_set_detail(int r, char **reterr_detail, const char *format, ...)
+{
+	va_list ap;
+
+	if (!reterr_detail)
+		return r;
+
+	free(*reterr_detail);
+	*reterr_detail = NULL;
+	va_start(ap, format);
+	if (vasprintf(reterr_detail, format, ap) < 0)
+		*reterr_detail = NULL;
+	va_end(ap);
+	return r;
+}

@@ -80,3 +80,11 @@ int alga_log_internal(int level, int error, const char *file, int line, const ch
 #define log_struct(level, fields, ...) (void)log_full_errno_fields(level, 0, fields, __VA_ARGS__)
 
 #define log_oom() log_error_errno(ENOMEM, "Out of memory")
+
+/*
+ * For validators of outside input (style.md, Errors): replaces the optional
+ * *reterr_detail (NULL: nothing to fill) with one formatted sentence and
+ * returns r, so "fill the detail and fail" is one statement. On allocation
+ * failure the detail stays NULL.
+ */
+int alga_set_detail(int r, char **reterr_detail, const char *format, ...) _printf_(3, 4);

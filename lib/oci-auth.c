@@ -12,6 +12,7 @@
 #include "http.h"
 #include "json.h"
 #include "oci-auth.h"
+#include "log.h"
 
 struct parser {
 	const char *s;
@@ -345,20 +346,6 @@ static int query_escape(const char *s, FILE *f)
 	return 0;
 }
 
-static int set_detail(char **reterr_detail, const char *format, ...) _printf_(2, 3);
-static int set_detail(char **reterr_detail, const char *format, ...)
-{
-	va_list ap;
-
-	if (!reterr_detail)
-		return 0;
-	va_start(ap, format);
-	if (vasprintf(reterr_detail, format, ap) < 0)
-		*reterr_detail = NULL;
-	va_end(ap);
-	return 0;
-}
-
 static void curl_url_cleanupp(CURLU **u)
 {
 	if (*u)
@@ -378,11 +365,11 @@ int alga_oci_auth_token_url(const struct alga_oci_auth_challenge *c, const char 
 
 	realm = alga_oci_auth_challenge_get(c, "realm");
 	if (isempty(realm)) {
-		set_detail(reterr_detail, "Bearer challenge without realm");
+		alga_set_detail(0, reterr_detail, "Bearer challenge without realm");
 		return -EBADMSG;
 	}
 	if (strlen(realm) > ALGA_HTTP_URL_MAX) {
-		set_detail(reterr_detail, "Bearer realm longer than %u bytes", ALGA_HTTP_URL_MAX);
+		alga_set_detail(0, reterr_detail, "Bearer realm longer than %u bytes", ALGA_HTTP_URL_MAX);
 		return -E2BIG;
 	}
 
@@ -391,18 +378,18 @@ int alga_oci_auth_token_url(const struct alga_oci_auth_challenge *c, const char 
 		return -ENOMEM;
 	if (curl_url_set(u, CURLUPART_URL, realm, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-		set_detail(reterr_detail, "Bearer realm is not a URL");
+		alga_set_detail(0, reterr_detail, "Bearer realm is not a URL");
 		return -EBADMSG;
 	}
 	https = strcasecmp(scheme, "https") == 0;
 	if (!https && strcasecmp(scheme, "http") != 0) {
 		curl_free(scheme);
-		set_detail(reterr_detail, "Bearer realm must be https");
+		alga_set_detail(0, reterr_detail, "Bearer realm must be https");
 		return -EBADMSG;
 	}
 	curl_free(scheme);
 	if (!https && !allow_http) {
-		set_detail(reterr_detail, "Bearer realm must be https");
+		alga_set_detail(0, reterr_detail, "Bearer realm must be https");
 		return -EPERM;
 	}
 	/* a realm carrying credentials or a fragment is not something we send on */
@@ -410,7 +397,7 @@ int alga_oci_auth_token_url(const struct alga_oci_auth_challenge *c, const char 
 	    curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
 		curl_free(user);
 		curl_free(fragment);
-		set_detail(reterr_detail, "Bearer realm with user info or fragment");
+		alga_set_detail(0, reterr_detail, "Bearer realm with user info or fragment");
 		return -EBADMSG;
 	}
 
@@ -437,7 +424,7 @@ int alga_oci_auth_token_url(const struct alga_oci_auth_challenge *c, const char 
 	fclose(TAKE_PTR(f));
 
 	if (n > ALGA_HTTP_URL_MAX) {
-		set_detail(reterr_detail, "token URL longer than %u bytes", ALGA_HTTP_URL_MAX);
+		alga_set_detail(0, reterr_detail, "token URL longer than %u bytes", ALGA_HTTP_URL_MAX);
 		return -E2BIG;
 	}
 	*ret_url = TAKE_PTR(buf);
@@ -464,7 +451,7 @@ int alga_oci_auth_parse_token(const char *body, size_t len, char **ret_token,
 	if (r < 0)
 		return r;
 	if (!json_object_is_type(o, json_type_object)) {
-		set_detail(reterr_detail, "token response is not a JSON object");
+		alga_set_detail(0, reterr_detail, "token response is not a JSON object");
 		return -EBADMSG;
 	}
 
@@ -478,16 +465,16 @@ int alga_oci_auth_parse_token(const char *body, size_t len, char **ret_token,
 	}
 	tl = strlen(tok);
 	if (tl == 0) {
-		set_detail(reterr_detail, "token response with an empty token");
+		alga_set_detail(0, reterr_detail, "token response with an empty token");
 		return -EBADMSG;
 	}
 	if (tl > ALGA_OCI_AUTH_TOKEN_MAX) {
-		set_detail(reterr_detail, "token longer than %u bytes", ALGA_OCI_AUTH_TOKEN_MAX);
+		alga_set_detail(0, reterr_detail, "token longer than %u bytes", ALGA_OCI_AUTH_TOKEN_MAX);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < tl; i++)
 		if (tok[i] < 0x21 || tok[i] > 0x7e) {
-			set_detail(reterr_detail, "token holds a byte other than visible ASCII");
+			alga_set_detail(0, reterr_detail, "token holds a byte other than visible ASCII");
 			return -EBADMSG;
 		}
 

@@ -21,21 +21,6 @@
 #define DIGEST_SHA256_PREFIX "sha256:"
 #define DIGEST_SHA256_SIZE (7u + 64u + 1u)
 
-static int detail(char **reterr_detail, const char *format, ...) _printf_(2, 3);
-static int detail(char **reterr_detail, const char *format, ...)
-{
-	va_list ap;
-
-	if (!reterr_detail)
-		return 0;
-	free(*reterr_detail);
-	va_start(ap, format);
-	if (vasprintf(reterr_detail, format, ap) < 0)
-		*reterr_detail = NULL;
-	va_end(ap);
-	return 0;
-}
-
 /* ---- grammar -------------------------------------------------------------------- */
 
 static bool is_lower_alnum(char c)
@@ -231,21 +216,21 @@ int alga_oci_ref_new(const char *registry, const char *repository, const char *t
 	_cleanup_(alga_oci_ref_freep) struct alga_oci_ref *ref = NULL;
 
 	if (!alga_oci_registry_is_valid(registry)) {
-		detail(reterr_detail, "invalid registry '%.80s' (host[:port])", strempty(registry));
+		alga_set_detail(0, reterr_detail, "invalid registry '%.80s' (host[:port])", strempty(registry));
 		return -EINVAL;
 	}
 	if (!alga_oci_repository_is_valid(repository)) {
-		detail(reterr_detail,
+		alga_set_detail(0, reterr_detail,
 		       "invalid repository '%.80s' (lower-case components joined by '/', at most 255 bytes)",
 		       strempty(repository));
 		return -EINVAL;
 	}
 	if (tag && !alga_oci_tag_is_valid(tag)) {
-		detail(reterr_detail, "invalid tag '%.80s' ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})", tag);
+		alga_set_detail(0, reterr_detail, "invalid tag '%.80s' ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})", tag);
 		return -EINVAL;
 	}
 	if (digest && !alga_oci_digest_is_valid(digest)) {
-		detail(reterr_detail, "invalid digest '%.80s' (sha256:<64 hex> or sha512:<128 hex>)",
+		alga_set_detail(0, reterr_detail, "invalid digest '%.80s' (sha256:<64 hex> or sha512:<128 hex>)",
 		       digest);
 		return -EINVAL;
 	}
@@ -281,7 +266,7 @@ int alga_oci_ref_parse(const char *s, const char *default_registry, struct alga_
 	if (!s || !ret)
 		return -EINVAL;
 	if (strlen(s) > ALGA_OCI_REFERENCE_MAX) {
-		detail(reterr_detail, "reference longer than %u bytes", ALGA_OCI_REFERENCE_MAX);
+		alga_set_detail(0, reterr_detail, "reference longer than %u bytes", ALGA_OCI_REFERENCE_MAX);
 		return -E2BIG;
 	}
 	if (str_has_prefix(s, "oci://"))
@@ -315,7 +300,7 @@ int alga_oci_ref_parse(const char *s, const char *default_registry, struct alga_
 		if (!registry)
 			return -ENOMEM;
 	} else {
-		detail(reterr_detail, "reference '%.80s' names no registry (host[:port]/path)", s);
+		alga_set_detail(0, reterr_detail, "reference '%.80s' names no registry (host[:port]/path)", s);
 		return -EINVAL;
 	}
 
@@ -382,7 +367,7 @@ static int get_media_type(struct json_object *o, const char *field, const char *
 
 	r = alga_json_get_string(o, field, p, &s, NULL);
 	if (r < 0) {
-		detail(reterr_detail, "%s: %s a media type string", path,
+		alga_set_detail(0, reterr_detail, "%s: %s a media type string", path,
 		       p == ALGA_JSON_REQUIRED ? "required," : "expected");
 		return -EBADMSG;
 	}
@@ -391,7 +376,7 @@ static int get_media_type(struct json_object *o, const char *field, const char *
 		return 0;
 	}
 	if (!alga_oci_media_type_is_valid(s)) {
-		detail(reterr_detail, "%s: '%.80s' is not a media type (type/subtype)", path, s);
+		alga_set_detail(0, reterr_detail, "%s: '%.80s' is not a media type (type/subtype)", path, s);
 		return -EBADMSG;
 	}
 	return dup_string(s, ret);
@@ -406,7 +391,7 @@ static int parse_descriptor(struct json_object *o, const char *path, bool platfo
 	int r;
 
 	if (!json_object_is_type(o, json_type_object)) {
-		detail(reterr_detail, "%s: expected a descriptor object", path);
+		alga_set_detail(0, reterr_detail, "%s: expected a descriptor object", path);
 		return -EBADMSG;
 	}
 	r = get_media_type(o, "mediaType", path, ALGA_JSON_REQUIRED, &d->media_type, reterr_detail);
@@ -414,7 +399,7 @@ static int parse_descriptor(struct json_object *o, const char *path, bool platfo
 		return r;
 	r = alga_json_get_string(o, "digest", ALGA_JSON_REQUIRED, &digest, NULL);
 	if (r < 0 || !alga_oci_digest_is_valid(digest)) {
-		detail(reterr_detail, "%s.digest: required, sha256:<64 hex> or sha512:<128 hex>", path);
+		alga_set_detail(0, reterr_detail, "%s.digest: required, sha256:<64 hex> or sha512:<128 hex>", path);
 		return -EBADMSG;
 	}
 	r = dup_string(digest, &d->digest);
@@ -422,7 +407,7 @@ static int parse_descriptor(struct json_object *o, const char *path, bool platfo
 		return r;
 	r = alga_json_get_int64(o, "size", ALGA_JSON_REQUIRED, 0, INT64_MAX, &size, NULL);
 	if (r < 0) {
-		detail(reterr_detail, "%s.size: required, an integer >= 0", path);
+		alga_set_detail(0, reterr_detail, "%s.size: required, an integer >= 0", path);
 		return -EBADMSG;
 	}
 	d->size = size;
@@ -435,13 +420,13 @@ static int parse_descriptor(struct json_object *o, const char *path, bool platfo
 		return 0;
 	r = alga_json_get_object(o, "platform", ALGA_JSON_OPTIONAL, &plat, NULL);
 	if (r < 0) {
-		detail(reterr_detail, "%s.platform: expected an object", path);
+		alga_set_detail(0, reterr_detail, "%s.platform: expected an object", path);
 		return -EBADMSG;
 	}
 	if (r == 0)
 		return 0;
 	if (alga_json_get_string(plat, "os", ALGA_JSON_OPTIONAL, &s, NULL) < 0) {
-		detail(reterr_detail, "%s.platform.os: expected a string", path);
+		alga_set_detail(0, reterr_detail, "%s.platform.os: expected a string", path);
 		return -EBADMSG;
 	}
 	r = dup_string(s, &d->platform_os);
@@ -449,7 +434,7 @@ static int parse_descriptor(struct json_object *o, const char *path, bool platfo
 		return r;
 	s = NULL;
 	if (alga_json_get_string(plat, "architecture", ALGA_JSON_OPTIONAL, &s, NULL) < 0) {
-		detail(reterr_detail, "%s.platform.architecture: expected a string", path);
+		alga_set_detail(0, reterr_detail, "%s.platform.architecture: expected a string", path);
 		return -EBADMSG;
 	}
 	return dup_string(s, &d->platform_architecture);
@@ -464,7 +449,7 @@ static int parse_descriptor_array(struct json_object *arr, const char *name, siz
 	int r;
 
 	if (n > max) {
-		detail(reterr_detail, "%s: %zu entries, at most %zu allowed", name, n, max);
+		alga_set_detail(0, reterr_detail, "%s: %zu entries, at most %zu allowed", name, n, max);
 		return -E2BIG;
 	}
 	d = calloc(n ? n : 1, sizeof(*d));
@@ -542,7 +527,7 @@ int alga_oci_manifest_parse(const char *buf, size_t len, const char *content_typ
 	int r;
 
 	if (len > ALGA_OCI_MANIFEST_MAX) {
-		detail(reterr_detail, "manifest of %zu bytes, at most %u allowed", len,
+		alga_set_detail(0, reterr_detail, "manifest of %zu bytes, at most %u allowed", len,
 		       ALGA_OCI_MANIFEST_MAX);
 		return -E2BIG;
 	}
@@ -553,7 +538,7 @@ int alga_oci_manifest_parse(const char *buf, size_t len, const char *content_typ
 	if (r < 0)
 		return r;
 	if (!json_object_is_type(o, json_type_object)) {
-		detail(reterr_detail, "manifest is not a JSON object");
+		alga_set_detail(0, reterr_detail, "manifest is not a JSON object");
 		return -EBADMSG;
 	}
 
@@ -574,24 +559,24 @@ int alga_oci_manifest_parse(const char *buf, size_t len, const char *content_typ
 	/* schema 1 has schemaVersion 1 and fsLayers; say so rather than "bad version" */
 	if ((mt_field && is_schema1(mt_field)) || (ct && is_schema1(ct)) || has_key(o, "fsLayers") ||
 	    has_key(o, "signatures")) {
-		detail(reterr_detail, "Docker schema 1 manifests are refused");
+		alga_set_detail(0, reterr_detail, "Docker schema 1 manifests are refused");
 		return -EMEDIUMTYPE;
 	}
 	r = alga_json_get_int64(o, "schemaVersion", ALGA_JSON_REQUIRED, INT64_MIN, INT64_MAX,
 				&version, NULL);
 	if (r < 0 || version != 2) {
-		detail(reterr_detail, "schemaVersion: required, must be 2");
+		alga_set_detail(0, reterr_detail, "schemaVersion: required, must be 2");
 		return -EBADMSG;
 	}
 
 	if (mt_field && ct && strcasecmp(mt_field, ct) != 0) {
-		detail(reterr_detail, "mediaType '%.80s' differs from Content-Type '%.80s'", mt_field,
+		alga_set_detail(0, reterr_detail, "mediaType '%.80s' differs from Content-Type '%.80s'", mt_field,
 		       ct);
 		return -EMEDIUMTYPE;
 	}
 	mt = mt_field ?: ct;
 	if (!mt) {
-		detail(reterr_detail, "mediaType: neither the field nor a Content-Type names it");
+		alga_set_detail(0, reterr_detail, "mediaType: neither the field nor a Content-Type names it");
 		return -EMEDIUMTYPE;
 	}
 
@@ -604,7 +589,7 @@ int alga_oci_manifest_parse(const char *buf, size_t len, const char *content_typ
 	else if (streq(mt, ALGA_OCI_MT_IMAGE_MANIFEST) || streq(mt, ALGA_OCI_MT_DOCKER_MANIFEST))
 		m->kind = ALGA_OCI_MANIFEST_IMAGE;
 	else {
-		detail(reterr_detail,
+		alga_set_detail(0, reterr_detail,
 		       "mediaType: '%.80s' is not an OCI or Docker v2 manifest or index type", mt);
 		return -EMEDIUMTYPE;
 	}
@@ -615,12 +600,12 @@ int alga_oci_manifest_parse(const char *buf, size_t len, const char *content_typ
 	/* CVE-2021-41190: a document must not read as both an index and a manifest */
 	if (m->kind == ALGA_OCI_MANIFEST_INDEX) {
 		if (has_key(o, "config") || has_key(o, "layers")) {
-			detail(reterr_detail, "index with config or layers is ambiguous");
+			alga_set_detail(0, reterr_detail, "index with config or layers is ambiguous");
 			return -EBADMSG;
 		}
 		r = alga_json_get_array(o, "manifests", ALGA_JSON_REQUIRED, &arr, NULL);
 		if (r < 0) {
-			detail(reterr_detail, "manifests: required, an array of descriptors");
+			alga_set_detail(0, reterr_detail, "manifests: required, an array of descriptors");
 			return -EBADMSG;
 		}
 		r = parse_descriptor_array(arr, "manifests", ALGA_OCI_INDEX_ENTRIES_MAX, true,
@@ -629,12 +614,12 @@ int alga_oci_manifest_parse(const char *buf, size_t len, const char *content_typ
 			return r;
 	} else {
 		if (has_key(o, "manifests")) {
-			detail(reterr_detail, "manifest with manifests is ambiguous");
+			alga_set_detail(0, reterr_detail, "manifest with manifests is ambiguous");
 			return -EBADMSG;
 		}
 		r = alga_json_get_object(o, "config", ALGA_JSON_REQUIRED, &config, NULL);
 		if (r < 0) {
-			detail(reterr_detail, "config: required, a descriptor object");
+			alga_set_detail(0, reterr_detail, "config: required, a descriptor object");
 			return -EBADMSG;
 		}
 		r = parse_descriptor(config, "config", false, &m->config, reterr_detail);
@@ -642,7 +627,7 @@ int alga_oci_manifest_parse(const char *buf, size_t len, const char *content_typ
 			return r;
 		r = alga_json_get_array(o, "layers", ALGA_JSON_REQUIRED, &arr, NULL);
 		if (r < 0) {
-			detail(reterr_detail, "layers: required, an array of descriptors");
+			alga_set_detail(0, reterr_detail, "layers: required, an array of descriptors");
 			return -EBADMSG;
 		}
 		r = parse_descriptor_array(arr, "layers", ALGA_OCI_LAYERS_MAX, false, &m->layers,
@@ -719,27 +704,27 @@ int alga_oci_manifest_check(const struct alga_oci_manifest *m, const struct alga
 			    char **reterr_detail)
 {
 	if (m->kind != ALGA_OCI_MANIFEST_IMAGE || !streq(m->media_type, ALGA_OCI_MT_IMAGE_MANIFEST)) {
-		detail(reterr_detail, "mediaType: '%.80s', expected %s", m->media_type,
+		alga_set_detail(0, reterr_detail, "mediaType: '%.80s', expected %s", m->media_type,
 		       ALGA_OCI_MT_IMAGE_MANIFEST);
 		return -EMEDIUMTYPE;
 	}
 	if (m->artifact_type && (!want->artifact_type || !streq(m->artifact_type, want->artifact_type))) {
-		detail(reterr_detail, "artifactType: '%.80s', expected %s", m->artifact_type,
+		alga_set_detail(0, reterr_detail, "artifactType: '%.80s', expected %s", m->artifact_type,
 		       strna(want->artifact_type));
 		return -EMEDIUMTYPE;
 	}
 	if (!strv_contains(want->config_types, m->config.media_type)) {
-		detail(reterr_detail, "config.mediaType: '%.80s' not allowed", m->config.media_type);
+		alga_set_detail(0, reterr_detail, "config.mediaType: '%.80s' not allowed", m->config.media_type);
 		return -EMEDIUMTYPE;
 	}
 	if (m->n_layers < want->layers_min || m->n_layers > want->layers_max) {
-		detail(reterr_detail, "layers: %zu entries, expected %zu to %zu", m->n_layers,
+		alga_set_detail(0, reterr_detail, "layers: %zu entries, expected %zu to %zu", m->n_layers,
 		       want->layers_min, want->layers_max);
 		return -EMEDIUMTYPE;
 	}
 	for (size_t i = 0; i < m->n_layers; i++)
 		if (!strv_contains(want->layer_types, m->layers[i].media_type)) {
-			detail(reterr_detail, "layers[%zu].mediaType: '%.80s' not allowed", i,
+			alga_set_detail(0, reterr_detail, "layers[%zu].mediaType: '%.80s' not allowed", i,
 			       m->layers[i].media_type);
 			return -EMEDIUMTYPE;
 		}

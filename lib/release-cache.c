@@ -12,21 +12,7 @@
 #include "json.h"
 #include "release-cache.h"
 #include "release.h"
-
-_printf_(3, 4) static int fail(int r, char **reterr_detail, const char *format, ...)
-{
-	va_list ap;
-
-	if (!reterr_detail)
-		return r;
-	free(*reterr_detail);
-	*reterr_detail = NULL;
-	va_start(ap, format);
-	if (vasprintf(reterr_detail, format, ap) < 0)
-		*reterr_detail = NULL;
-	va_end(ap);
-	return r;
-}
+#include "log.h"
 
 int alga_release_cache_key(const char *registry, const char *repository, const char *ref,
 			   char **ret)
@@ -153,7 +139,7 @@ static int parse_entry(struct json_object *o, size_t i, struct alga_release_cach
 	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		return fail(-EBADMSG, reterr_detail, "Cache field 'entries[%zu]' must be an object.", i);
+		return alga_set_detail(-EBADMSG, reterr_detail, "Cache field 'entries[%zu]' must be an object.", i);
 	if ((r = alga_json_get_string(o, "key", ALGA_JSON_REQUIRED, &key, reterr_detail)) < 0 ||
 	    (r = alga_json_get_string(o, "manifestDigest", ALGA_JSON_REQUIRED, &md, reterr_detail)) < 0 ||
 	    (r = alga_json_get_string(o, "indexDigest", ALGA_JSON_OPTIONAL, &id, reterr_detail)) < 0 ||
@@ -163,7 +149,7 @@ static int parse_entry(struct json_object *o, size_t i, struct alga_release_cach
 		return r;
 	if (strlen(key) > ALGA_RELEASE_CACHE_KEY_MAX || !alga_release_digest_is_valid(md) ||
 	    (id && !alga_release_digest_is_valid(id)) || !alga_release_digest_is_valid(cd))
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Cache entry %zu has a bad key or digest; allowed: sha256:<64 hex>.", i);
 
 	json_object_object_get_ex(o, "config", &cfg);
@@ -201,13 +187,13 @@ int alga_release_cache_parse(const char *text, size_t len, struct alga_release_c
 	if (r < 0)
 		return r;
 	if (!json_object_is_type(doc, json_type_object))
-		return fail(-EBADMSG, reterr_detail, "Release cache must be a JSON object.");
+		return alga_set_detail(-EBADMSG, reterr_detail, "Release cache must be a JSON object.");
 	r = alga_json_get_int64(doc, "version", ALGA_JSON_REQUIRED, 1, INT64_MAX, &version,
 				reterr_detail);
 	if (r < 0)
 		return r;
 	if (version != ALGA_RELEASE_CACHE_VERSION)
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Release cache has version %" PRId64 "; this tool knows version %d.",
 			    version, ALGA_RELEASE_CACHE_VERSION);
 	r = alga_json_get_array(doc, "entries", ALGA_JSON_REQUIRED, &entries, reterr_detail);
@@ -215,7 +201,7 @@ int alga_release_cache_parse(const char *text, size_t len, struct alga_release_c
 		return r;
 	n = json_object_array_length(entries);
 	if (n > ALGA_RELEASE_CACHE_ENTRIES_MAX)
-		return fail(-E2BIG, reterr_detail, "Release cache has %zu entries; allowed: at most %u.",
+		return alga_set_detail(-E2BIG, reterr_detail, "Release cache has %zu entries; allowed: at most %u.",
 			    n, ALGA_RELEASE_CACHE_ENTRIES_MAX);
 
 	r = alga_release_cache_new(&c);
@@ -252,7 +238,7 @@ int alga_release_cache_load(int dirfd, struct alga_release_cache **ret, char **r
 	if (r == -ENOENT)
 		return alga_release_cache_new(ret);
 	if (r == -E2BIG)
-		return fail(r, reterr_detail, "Release cache is over %u bytes.",
+		return alga_set_detail(r, reterr_detail, "Release cache is over %u bytes.",
 			    ALGA_RELEASE_CACHE_SIZE_MAX);
 	if (r < 0)
 		return r;
@@ -270,7 +256,7 @@ int alga_release_cache_find(const struct alga_release_cache *c, const char *key,
 		if (!streq(e->key, key))
 			continue;
 		if (!e->valid)
-			return fail(-EBADMSG, reterr_detail, "%s.", strna(e->invalid_reason));
+			return alga_set_detail(-EBADMSG, reterr_detail, "%s.", strna(e->invalid_reason));
 		*ret = e;
 		return 0;
 	}

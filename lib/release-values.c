@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "release-values.h"
+#include "log.h"
 
 struct frame {
 	bool is_map;
@@ -35,21 +36,6 @@ struct patcher {
 	size_t n_docs, n_events;
 	char **reterr_detail;
 };
-
-_printf_(3, 4) static int fail(int r, char **reterr_detail, const char *format, ...)
-{
-	va_list ap;
-
-	if (!reterr_detail)
-		return r;
-	free(*reterr_detail);
-	*reterr_detail = NULL;
-	va_start(ap, format);
-	if (vasprintf(reterr_detail, format, ap) < 0)
-		*reterr_detail = NULL;
-	va_end(ap);
-	return r;
-}
 
 static int write_handler(void *data, unsigned char *buffer, size_t size)
 {
@@ -85,12 +71,12 @@ static int emit(struct patcher *p, yaml_event_t *ev)
 	}
 	if (!yaml_emitter_emit(&p->emitter, ev)) {
 		if (p->out.over)
-			return fail(-E2BIG, p->reterr_detail,
+			return alga_set_detail(-E2BIG, p->reterr_detail,
 				    "Rendered values are over the limit of %u bytes.",
 				    ALGA_RELEASE_VALUES_OUTPUT_MAX);
 		if (p->emitter.error == YAML_MEMORY_ERROR || !p->out.data)
 			return -ENOMEM;
-		return fail(-EBADMSG, p->reterr_detail, "Cannot emit the values: %s.",
+		return alga_set_detail(-EBADMSG, p->reterr_detail, "Cannot emit the values: %s.",
 			    strna(p->emitter.problem));
 	}
 	return 0;
@@ -193,7 +179,7 @@ static int push(struct patcher *p, bool is_map, char *path)
 {
 	if (p->depth >= ELEMENTSOF(p->stack)) {
 		free(path);
-		return fail(-E2BIG, p->reterr_detail,
+		return alga_set_detail(-E2BIG, p->reterr_detail,
 			    "Values document is nested deeper than %u levels.",
 			    ALGA_RELEASE_VALUES_DEPTH_MAX);
 	}
@@ -266,7 +252,7 @@ static int emit_missing(struct patcher *p, const char *path)
 
 static int wrong_shape(struct patcher *p, int target, bool exact, const char *what)
 {
-	return fail(-EBADMSG, p->reterr_detail,
+	return alga_set_detail(-EBADMSG, p->reterr_detail,
 		    "Values path '%s' %s; allowed: %s (line %zu).", p->ov[target].path, what,
 		    exact ? "a scalar to replace" : "mappings on the way to it",
 		    (size_t)p->parser.mark.line + 1);
@@ -282,7 +268,7 @@ static int on_node(struct patcher *p, yaml_event_t *ev)
 	if (r < 0)
 		goto fail_delete;
 	if (p->depth == 0 && ev->type != YAML_MAPPING_START_EVENT) {
-		r = fail(-EBADMSG, p->reterr_detail,
+		r = alga_set_detail(-EBADMSG, p->reterr_detail,
 			 "Values document root is not a mapping (line %zu).",
 			 (size_t)ev->start_mark.line + 1);
 		goto fail_delete;
@@ -380,7 +366,7 @@ static int on_event(struct patcher *p, yaml_event_t *ev)
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (++p->n_docs > 1) {
-			r = fail(-EBADMSG, p->reterr_detail,
+			r = alga_set_detail(-EBADMSG, p->reterr_detail,
 				 "Values text holds more than one YAML document (line %zu); allowed: "
 				 "one.",
 				 (size_t)ev->start_mark.line + 1);
@@ -443,13 +429,13 @@ static int run(struct patcher *p)
 		if (!yaml_parser_parse(&p->parser, &ev)) {
 			if (p->parser.error == YAML_MEMORY_ERROR)
 				return -ENOMEM;
-			return fail(-EBADMSG, p->reterr_detail,
+			return alga_set_detail(-EBADMSG, p->reterr_detail,
 				    "Values text is not valid YAML at line %zu: %s.",
 				    (size_t)p->parser.problem_mark.line + 1, strna(p->parser.problem));
 		}
 		if (++p->n_events > ALGA_RELEASE_VALUES_EVENTS_MAX) {
 			yaml_event_delete(&ev);
-			return fail(-E2BIG, p->reterr_detail,
+			return alga_set_detail(-E2BIG, p->reterr_detail,
 				    "Values text has more than %u YAML events.",
 				    ALGA_RELEASE_VALUES_EVENTS_MAX);
 		}
@@ -461,7 +447,7 @@ static int run(struct patcher *p)
 			break;
 	}
 	if (p->n_docs == 0)
-		return fail(-EBADMSG, p->reterr_detail,
+		return alga_set_detail(-EBADMSG, p->reterr_detail,
 			    "Values text holds no YAML document; allowed: one mapping.");
 	return 0;
 }
@@ -506,7 +492,7 @@ static int patch(const char *text, size_t len, const struct alga_release_values_
 	if (r < 0)
 		return r;
 	if (len > ALGA_RELEASE_VALUES_MAX)
-		return fail(-E2BIG, reterr_detail,
+		return alga_set_detail(-E2BIG, reterr_detail,
 			    "Values text is %zu bytes, over the limit of %u bytes.", len,
 			    ALGA_RELEASE_VALUES_MAX);
 
@@ -526,7 +512,7 @@ static int patch(const char *text, size_t len, const struct alga_release_values_
 
 	r = run(&p);
 	if (r >= 0 && emitting && !yaml_emitter_flush(&p.emitter))
-		r = p.out.over ? fail(-E2BIG, reterr_detail,
+		r = p.out.over ? alga_set_detail(-E2BIG, reterr_detail,
 				      "Rendered values are over the limit of %u bytes.",
 				      ALGA_RELEASE_VALUES_OUTPUT_MAX)
 			       : -ENOMEM;
@@ -624,7 +610,7 @@ int alga_release_render_values(const struct alga_release *r,
 	if (input && input->app_url) {
 		k = split_app_url(input->app_url, &url, &host);
 		if (k == -EINVAL)
-			return fail(-EINVAL, reterr_detail,
+			return alga_set_detail(-EINVAL, reterr_detail,
 				    "App URL is not a host name or an http(s) URL.");
 		if (k < 0)
 			return k;
@@ -686,7 +672,7 @@ int alga_release_render_values(const struct alga_release *r,
 		if (k == -ENOMEM)
 			return k;
 		if (k < 0)
-			return fail(k, reterr_detail, "profileValues.%s.%s.yaml: %s",
+			return alga_set_detail(k, reterr_detail, "profileValues.%s.%s.yaml: %s",
 				    alga_release_component_to_string(c), r->values_profile,
 				    strna(detail));
 	}

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "release-values.h"
 #include "release.h"
+#include "log.h"
 
 static const char *const channel_table[_ALGA_RELEASE_CHANNEL_MAX] = {
 	[ALGA_RELEASE_CHANNEL_STABLE] = "stable",
@@ -121,21 +122,6 @@ static void quote_value(const char *v, size_t len, char *out, size_t out_size)
 	out[o] = '\0';
 }
 
-_printf_(3, 4) static int fail(int r, char **reterr_detail, const char *format, ...)
-{
-	va_list ap;
-
-	if (!reterr_detail)
-		return r;
-	free(*reterr_detail);
-	*reterr_detail = NULL;
-	va_start(ap, format);
-	if (vasprintf(reterr_detail, format, ap) < 0)
-		*reterr_detail = NULL;
-	va_end(ap);
-	return r;
-}
-
 /* a failure that quotes the offending string value */
 static int fail_value(int r, char **reterr_detail, const char *path, const char *rule,
 		      const char *value, const char *allowed)
@@ -143,7 +129,7 @@ static int fail_value(int r, char **reterr_detail, const char *path, const char 
 	char q[ALGA_RELEASE_DETAIL_VALUE_MAX * 4 + 8];
 
 	quote_value(value, strlen(value), q, sizeof(q));
-	return fail(r, reterr_detail, "Field '%s' (%s) is '%s'; allowed: %s.", path, rule, q,
+	return alga_set_detail(r, reterr_detail, "Field '%s' (%s) is '%s'; allowed: %s.", path, rule, q,
 		    allowed);
 }
 
@@ -361,7 +347,7 @@ static int check_controls(struct json_object *o, char *path, size_t path_len, bo
 	case json_type_string:
 		if (has_control_bytes(json_object_get_string(o), (size_t)json_object_get_string_len(o),
 				      multi_line))
-			return fail(-EBADMSG, reterr_detail,
+			return alga_set_detail(-EBADMSG, reterr_detail,
 				    "Field '%s' (R1) holds a control character; allowed: printable "
 				    "text%s.",
 				    path_len ? path : "(root)",
@@ -375,7 +361,7 @@ static int check_controls(struct json_object *o, char *path, size_t path_len, bo
 			int r;
 
 			if (has_control_bytes(key, kl, false))
-				return fail(-EBADMSG, reterr_detail,
+				return alga_set_detail(-EBADMSG, reterr_detail,
 					    "A key under '%s' (R1) holds a control character; allowed: "
 					    "printable text.",
 					    path_len ? path : "(root)");
@@ -435,11 +421,11 @@ static int get_string(struct json_object *obj, const char *key, const char *path
 	if (!json_object_object_get_ex(obj, key, &v) || !v) {
 		if (!required)
 			return 0;
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Required field '%s' (R15) is missing or null; allowed: a string.", path);
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Field '%s' (R15) must be a string, not %s; no type coercion.", path,
 			    json_type_to_name(json_object_get_type(v)));
 	*ret = json_object_get_string(v);
@@ -454,11 +440,11 @@ static int get_object(struct json_object *obj, const char *key, bool required,
 	if (!json_object_object_get_ex(obj, key, &v) || !v) {
 		if (!required)
 			return 0;
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Required field '%s' (R15) is missing or null; allowed: an object.", key);
 	}
 	if (!json_object_is_type(v, json_type_object))
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Field '%s' (R15) must be an object, not %s %s.", key,
 			    json_object_is_type(v, json_type_array) ? "an" : "a",
 			    json_type_to_name(json_object_get_type(v)));
@@ -477,7 +463,7 @@ static int check_tag(const char *path, const char *rule, const char *v, size_t m
 	if (!is_tag_shape(v))
 		return fail_value(-EBADMSG, reterr_detail, path, rule, v, allowed);
 	if (strlen(v) > max)
-		return fail(-E2BIG, reterr_detail,
+		return alga_set_detail(-E2BIG, reterr_detail,
 			    "Field '%s' (%s) is %zu bytes long; allowed: at most %zu.", path, rule,
 			    strlen(v), max);
 	return 0;
@@ -495,7 +481,7 @@ static int check_keys(struct json_object *obj, const char *path, const char *rul
 			char q[ALGA_RELEASE_DETAIL_VALUE_MAX * 4 + 8];
 
 			quote_value(key, strlen(key), q, sizeof(q));
-			return fail(-EBADMSG, reterr_detail,
+			return alga_set_detail(-EBADMSG, reterr_detail,
 				    "Unknown key '%s.%s' (%s, R14); allowed: %s.", path, q, rule,
 				    allowed);
 		}
@@ -545,7 +531,7 @@ static int parse_control_plane(struct alga_release *rel, char **reterr_detail)
 		return r;
 	v = rel->control_plane;
 	if (strlen(v) > ALGA_RELEASE_REFERENCE_MAX)
-		return fail(-E2BIG, reterr_detail,
+		return alga_set_detail(-E2BIG, reterr_detail,
 			    "Field 'controlPlane' (R7) is %zu bytes long; allowed: at most %u.",
 			    strlen(v), ALGA_RELEASE_REFERENCE_MAX);
 	if (is_tag_shape(v) && strlen(v) <= ALGA_RELEASE_TAG_MAX)
@@ -581,7 +567,7 @@ static int parse_config(struct alga_release *rel, char **reterr_detail)
 		return fail_value(-EBADMSG, reterr_detail, "config.repository", "R8", repo,
 				  "host[:port]/path without a scheme");
 	if (strlen(repo) > ALGA_RELEASE_REPOSITORY_MAX)
-		return fail(-E2BIG, reterr_detail,
+		return alga_set_detail(-E2BIG, reterr_detail,
 			    "Field 'config.repository' (R8) is %zu bytes long; allowed: at most %u.",
 			    strlen(repo), ALGA_RELEASE_REPOSITORY_MAX);
 	if (!is_repository_with_host(repo, strlen(repo)))
@@ -669,7 +655,7 @@ static int parse_charts(struct alga_release *rel, char **reterr_detail)
 			return fail_value(-EBADMSG, reterr_detail, path, "R9", v,
 					  "a chart version X.Y.Z[-pre]");
 		if (strlen(v) > ALGA_RELEASE_CHART_VERSION_MAX)
-			return fail(-E2BIG, reterr_detail,
+			return alga_set_detail(-E2BIG, reterr_detail,
 				    "Field '%s' (R9) is %zu bytes long; allowed: at most %u.", path,
 				    strlen(v), ALGA_RELEASE_CHART_VERSION_MAX);
 	}
@@ -700,7 +686,7 @@ static int parse_profile_values(struct alga_release *rel, char **reterr_detail)
 			char q[ALGA_RELEASE_DETAIL_VALUE_MAX * 4 + 8];
 
 			quote_value(key, strlen(key), q, sizeof(q));
-			return fail(-EBADMSG, reterr_detail,
+			return alga_set_detail(-EBADMSG, reterr_detail,
 				    "Unknown key 'profileValues.%s' (R10, R14); allowed: "
 				    "<component>.single-node.yaml for alga-core, pgbouncer, temporal, "
 				    "workflow-worker, email-service, temporal-worker.",
@@ -721,7 +707,7 @@ static int parse_profile_values(struct alga_release *rel, char **reterr_detail)
 		if (r < 0)
 			return r;
 		if (r == 0)
-			return fail(-EBADMSG, reterr_detail,
+			return alga_set_detail(-EBADMSG, reterr_detail,
 				    "Required field '%s' (R10) is missing or null; allowed: the six "
 				    "<component>.single-node.yaml values files.",
 				    path);
@@ -729,14 +715,14 @@ static int parse_profile_values(struct alga_release *rel, char **reterr_detail)
 		len = (size_t)json_object_get_string_len(v);
 		rel->profile_values_len[i] = len;
 		if (len > ALGA_RELEASE_VALUES_MAX)
-			return fail(-E2BIG, reterr_detail,
+			return alga_set_detail(-E2BIG, reterr_detail,
 				    "Field '%s' (R10) is %zu bytes long; allowed: at most %u.", path, len,
 				    ALGA_RELEASE_VALUES_MAX);
 		r = alga_release_values_check(rel->profile_values[i], len, &yaml_detail);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
-			return fail(r, reterr_detail, "Field '%s' (R10) is not a YAML mapping: %s",
+			return alga_set_detail(r, reterr_detail, "Field '%s' (R10) is not a YAML mapping: %s",
 				    path, strna(yaml_detail));
 	}
 	return 0;
@@ -795,13 +781,13 @@ static int parse_min_host_version(struct alga_release *rel, const char *host,
 		return fail_value(-EBADMSG, reterr_detail, "minHostVersion", "R11",
 				  rel->min_host_version, "^[0-9]+\\.[0-9]+\\.[0-9]+$");
 	if (strlen(rel->min_host_version) > ALGA_RELEASE_VERSION_MAX)
-		return fail(-E2BIG, reterr_detail,
+		return alga_set_detail(-E2BIG, reterr_detail,
 			    "Field 'minHostVersion' (R11) is %zu bytes long; allowed: at most %u.",
 			    strlen(rel->min_host_version), ALGA_RELEASE_VERSION_MAX);
 	if (!is_plain_version(host))
 		return -EINVAL;
 	if (compare_versions(rel->min_host_version, host) > 0)
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Field 'minHostVersion' (R11): release %s needs host suite >= %s, this "
 			    "host runs %s.",
 			    rel->version, rel->min_host_version, host);
@@ -862,11 +848,11 @@ static int parse_receipt_keys(struct alga_release *rel, char **reterr_detail)
 		return r;
 	n = (size_t)json_object_object_length(keys);
 	if (n == 0)
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Field 'supportReceiptKeys' (R13) is empty; allowed: 1 to %u keys.",
 			    ALGA_RELEASE_RECEIPT_KEYS_MAX);
 	if (n > ALGA_RELEASE_RECEIPT_KEYS_MAX)
-		return fail(-E2BIG, reterr_detail,
+		return alga_set_detail(-E2BIG, reterr_detail,
 			    "Field 'supportReceiptKeys' (R13) has %zu keys; allowed: 1 to %u.", n,
 			    ALGA_RELEASE_RECEIPT_KEYS_MAX);
 
@@ -879,28 +865,28 @@ static int parse_receipt_keys(struct alga_release *rel, char **reterr_detail)
 		quote_value(key, strlen(key), q, sizeof(q));
 		snprintf(path, sizeof(path), "supportReceiptKeys.%s", q);
 		if (!is_receipt_key_name(key))
-			return fail(-EBADMSG, reterr_detail,
+			return alga_set_detail(-EBADMSG, reterr_detail,
 				    "Key '%s' (R13) is not a key name; allowed: "
 				    "^[A-Za-z0-9_.-]{1,64}$.",
 				    path);
 		if (strlen(key) > ALGA_RELEASE_RECEIPT_KEY_NAME_MAX)
-			return fail(-E2BIG, reterr_detail,
+			return alga_set_detail(-E2BIG, reterr_detail,
 				    "Key '%s' (R13) is %zu bytes long; allowed: at most %u.", path,
 				    strlen(key), ALGA_RELEASE_RECEIPT_KEY_NAME_MAX);
 		if (!val)
-			return fail(-EBADMSG, reterr_detail,
+			return alga_set_detail(-EBADMSG, reterr_detail,
 				    "Field '%s' (R13, R15) is null; allowed: a PEM public key.", path);
 		if (!json_object_is_type(val, json_type_string))
-			return fail(-EBADMSG, reterr_detail,
+			return alga_set_detail(-EBADMSG, reterr_detail,
 				    "Field '%s' (R15) must be a string, not %s; no type coercion.",
 				    path, json_type_to_name(json_object_get_type(val)));
 		len = (size_t)json_object_get_string_len(val);
 		if (len > ALGA_RELEASE_RECEIPT_KEY_MAX)
-			return fail(-E2BIG, reterr_detail,
+			return alga_set_detail(-E2BIG, reterr_detail,
 				    "Field '%s' (R13) is %zu bytes long; allowed: at most %u.", path,
 				    len, ALGA_RELEASE_RECEIPT_KEY_MAX);
 		if (!is_public_key_pem(json_object_get_string(val), len))
-			return fail(-EBADMSG, reterr_detail,
+			return alga_set_detail(-EBADMSG, reterr_detail,
 				    "Field '%s' (R13) is not a PEM public key; allowed: a "
 				    "SubjectPublicKeyInfo PEM block.",
 				    path);
@@ -931,7 +917,7 @@ static int parse_top(struct alga_release *rel, const struct alga_release_check *
 		if (table_lookup(known, ELEMENTSOF(known), key) >= 0 || str_has_prefix(key, "x-"))
 			continue;
 		quote_value(key, strlen(key), q, sizeof(q));
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Unknown top-level key '%s' (R14); allowed: the v1 fields and x-* "
 			    "extensions.",
 			    q);
@@ -958,7 +944,7 @@ static int parse_top(struct alga_release *rel, const struct alga_release_check *
 		return fail_value(-EBADMSG, reterr_detail, "channel", "R4", rel->channel,
 				  "stable, nightly");
 	if (r > 0 && check && check->channel && !streq(rel->channel, check->channel))
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Field 'channel' (R4) is '%s' but the release was resolved through "
 			    "channel '%s'; allowed: '%s' or no channel field.",
 			    rel->channel, check->channel, check->channel);
@@ -1025,9 +1011,9 @@ int alga_release_parse(const char *json, size_t len, const struct alga_release_c
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return fail(r, reterr_detail, "Release manifest (R1): %s", strna(jdetail));
+		return alga_set_detail(r, reterr_detail, "Release manifest (R1): %s", strna(jdetail));
 	if (!rel->doc || !json_object_is_type(rel->doc, json_type_object))
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Release manifest (R1) must be one JSON object, not %s.",
 			    json_type_to_name(json_object_get_type(rel->doc)));
 
@@ -1174,20 +1160,20 @@ int alga_release_check_artifact(const char *config_type, const char *artifact_ty
 
 	if (artifact_type && !streq(artifact_type, ALGA_RELEASE_ARTIFACT_TYPE)) {
 		quote_value(artifact_type, strlen(artifact_type), q, sizeof(q));
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Manifest field 'artifactType' (R16) is '%s'; allowed: "
 			    ALGA_RELEASE_ARTIFACT_TYPE " or absent.",
 			    q);
 	}
 	if (!config_type)
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Manifest field 'config.mediaType' (R16) is missing; allowed: "
 			    ALGA_RELEASE_CONFIG_TYPE ".");
 	if (streq(config_type, ALGA_RELEASE_CONFIG_TYPE) ||
 	    table_lookup(compat, ELEMENTSOF(compat), config_type) >= 0)
 		return 0;
 	quote_value(config_type, strlen(config_type), q, sizeof(q));
-	return fail(-EBADMSG, reterr_detail,
+	return alga_set_detail(-EBADMSG, reterr_detail,
 		    "Manifest field 'config.mediaType' (R16) is '%s'; allowed: "
 		    ALGA_RELEASE_CONFIG_TYPE ", application/vnd.oci.image.config.v1+json, "
 		    "application/vnd.unknown.config.v1+json, application/json.",
@@ -1214,15 +1200,15 @@ int alga_release_verify_blob(const void *data, size_t len, const char *digest, u
 	int r;
 
 	if (!digest || !alga_release_digest_is_valid(digest))
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Descriptor field 'digest' (R16) is not sha256:<64 hex>.");
 	if ((uint64_t)len > size)
-		return fail(-E2BIG, reterr_detail,
+		return alga_set_detail(-E2BIG, reterr_detail,
 			    "Blob %s (R16) is larger than its descriptor: %zu bytes, declared %" PRIu64
 			    ".",
 			    digest, len, size);
 	if ((uint64_t)len < size)
-		return fail(-EBADMSG, reterr_detail,
+		return alga_set_detail(-EBADMSG, reterr_detail,
 			    "Blob %s (R16) is shorter than its descriptor: %zu bytes, declared %" PRIu64
 			    ".",
 			    digest, len, size);
@@ -1230,7 +1216,7 @@ int alga_release_verify_blob(const void *data, size_t len, const char *digest, u
 	if (r < 0)
 		return r;
 	if (!streq(got, digest))
-		return fail(-EBADMSG, reterr_detail, "Blob (R16) digest mismatch: expected %s, got %s.",
+		return alga_set_detail(-EBADMSG, reterr_detail, "Blob (R16) digest mismatch: expected %s, got %s.",
 			    digest, got);
 	return 0;
 }
