@@ -15,6 +15,7 @@
 
 #include "alga-config.h"
 #include "crypto.h"
+#include "http.h"
 #include "json.h"
 #include "kube.h"
 #include "log.h"
@@ -115,15 +116,6 @@ static uint64_t now_usec(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
-/* lib/http.c does the same; kept separate until that module settles */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init_once(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static const char *const method_table[_ALGA_KUBE_METHOD_MAX] = {
@@ -1354,9 +1346,9 @@ int alga_kube_new(const struct alga_kube_options *o, struct alga_kube **ret, cha
 	    (strlen(o->field_manager) == 0 || strlen(o->field_manager) > 128))
 		return -EINVAL;
 
-	(void)pthread_once(&curl_once, curl_init_once);
-	if (curl_init_result != CURLE_OK)
-		return -EIO;
+	r = alga_http_global_init();
+	if (r < 0)
+		return r;
 
 	kube = calloc(1, sizeof(*kube));
 	if (!kube)
