@@ -61,6 +61,16 @@ readonly fake_units=(alga-token.service alga-bootstrap.service alga-banner.servi
 	alga-kubeconfig.service alga-kubeconfig.timer alga-setup.socket alga-setup.service
 	alga-setup-resume.service alga-agent.socket alga-agent.service)
 
+# whole_suite DIR: every binary the builder requires is installed in DIR
+whole_suite()
+{
+	local f
+	for f in "${fake_bins[@]}"; do
+		[[ -x $1/usr/bin/$f ]] || return 1
+	done
+	[[ -x $1/usr/libexec/alga/alga-agent ]]
+}
+
 # stage_tree DIR: the suite as `meson install --destdir DIR` lays it out
 stage_tree()
 {
@@ -71,7 +81,7 @@ stage_tree()
 			python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])' \
 			2> /dev/null || true)
 		if [[ $prefix == /usr ]] && meson install -C "$b" --no-rebuild --quiet --destdir "$d" > /dev/null 2>&1 &&
-			[[ -x $d/usr/bin/alga-resolve && -x $d/usr/libexec/alga/alga-agent ]]; then
+			whole_suite "$d"; then
 			staged_by="meson install"
 			return 0
 		fi
