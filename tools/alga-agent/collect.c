@@ -767,6 +767,12 @@ static int collect_dns(const struct collect_options *o, FILE *out)
 	struct sigevent sev = { .sigev_notify = SIGEV_NONE };
 	int r;
 
+	/* alga-bundle --no-network-checks */
+	if (!o->registry) {
+		fputs("skipped: network checks are off (--no-network-checks)\n", out);
+		return COLLECT_STATUS_OK;
+	}
+
 	/* heap, and leaked when a timed-out lookup cannot be cancelled:
 	 * glibc's thread still writes to it */
 	cb = calloc(1, sizeof(*cb) + sizeof(hints));
@@ -847,6 +853,10 @@ static int collect_https(const struct collect_options *o, FILE *out)
 	const char *proxy;
 	int status;
 
+	if (!o->registry) {
+		fputs("skipped: network checks are off (--no-network-checks)\n", out);
+		return COLLECT_STATUS_OK;
+	}
 	if (asprintf(&url, "https://%s/v2/", o->registry) < 0)
 		return -ENOMEM;
 	c = curl_easy_init();

@@ -38,7 +38,7 @@
 struct collect_options {
 	const char *root;        /* NULL: the real root */
 	const char *journal_dir; /* NULL: the system journal */
-	const char *registry;    /* host name checked by the DNS and HTTPS files */
+	const char *registry;    /* host name checked by the DNS and HTTPS files; NULL: skipped */
 	unsigned journal_lines;
 };
 

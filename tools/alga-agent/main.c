@@ -26,6 +26,7 @@
 #include <systemd/sd-event.h>
 
 #include "alga-config.h"
+#include "bundle.h"
 #include "collect.h"
 #include "crypto.h"
 #include "fsutil.h"
@@ -66,6 +67,14 @@ struct agent {
 	/* written by the worker, read by the loop after the job is done */
 	char *result;
 	int result_error;
+
+	/* POST /v1/support-bundles: single flight as well */
+	bool bundling;
+	struct alga_httpd_request *bundle_waiters[WAITERS_MAX];
+	unsigned n_bundle_waiters;
+	struct alga_bundle_options bundle_opts;
+	struct alga_bundle_result *bundle_result;
+	int bundle_error;
 };
 
 static int help(void)
@@ -289,8 +298,87 @@ static int sha256_fd(int fd, char out[static ALGA_SHA256_SIZE * 2 + 1])
 	return 0;
 }
 
+static int bundle_host(void *userdata, struct json_object **ret)
+{
+	struct agent *a = userdata;
+	_cleanup_(json_object_putp) struct json_object *doc = NULL;
+	struct json_object *files;
+	int r;
+
+	r = collect_support_bundle(&a->opts, &doc);
+	if (r < 0)
+		return r;
+	if (!json_object_object_get_ex(doc, "files", &files))
+		return -EBADMSG;
+	*ret = json_object_get(files);
+	return 0;
+}
+
+/* on the worker thread: its own journal, bus and API client (lib/bundle) */
+static int bundle_work(void *data)
+{
+	struct agent *a = data;
+	struct alga_bundle_output *out = NULL;
+	int r;
+
+	r = alga_bundle_output_open_dir(a->bundle_dir, &out);
+	if (r < 0)
+		return r;
+	return alga_bundle_write(&a->bundle_opts, out, &a->bundle_result);
+}
+
+static int bundle_reply(struct alga_bundle_result *res, char **ret)
+{
+	_cleanup_(json_object_putp) struct json_object *doc = json_object_new_object();
+
+	if (!doc || alga_json_add(doc, "ok", json_object_new_boolean(true)) < 0 ||
+	    alga_json_add(doc, "name", json_object_new_string(res->name)) < 0 ||
+	    alga_json_add(doc, "path", json_object_new_string(res->path)) < 0 ||
+	    alga_json_add(doc, "bytes", json_object_new_int64((int64_t)res->bytes)) < 0 ||
+	    alga_json_add(doc, "sha256", json_object_new_string(res->sha256)) < 0 ||
+	    alga_json_add(doc, "files", json_object_new_int((int)res->files)) < 0 ||
+	    alga_json_add(doc, "failed", json_object_new_int((int)res->failed)) < 0 ||
+	    alga_json_add(doc, "redactions", json_object_get(res->redactions)) < 0 ||
+	    alga_json_add(doc, "durationMs",
+			  json_object_new_int64((int64_t)(res->duration_usec / USEC_PER_MSEC))) < 0)
+		return -ENOMEM;
+	return alga_json_format(doc, ALGA_JSON_FORMAT_COMPACT | ALGA_JSON_FORMAT_NEWLINE, ret);
+}
+
+static void bundle_done(void *data, int result)
+{
+	struct agent *a = data;
+	_cleanup_(alga_bundle_result_freep) struct alga_bundle_result *res =
+		TAKE_PTR(a->bundle_result);
+	_cleanup_free_ char *body = NULL;
+
+	if (result >= 0 && res && bundle_reply(res, &body) < 0)
+		result = -ENOMEM;
+	if (result < 0)
+		log_error_errno(result, "Failed to build a support bundle: %m");
+	else
+		log_info("Support bundle '%s' built for %u request(s)", res->name,
+			 a->n_bundle_waiters);
+
+	for (unsigned i = 0; i < a->n_bundle_waiters; i++) {
+		struct alga_httpd_request *req = a->bundle_waiters[i];
+		int r;
+
+		if (result < 0 || !body)
+			r = alga_httpd_respond_error(req, 500, "building the support bundle failed");
+		else
+			r = alga_httpd_respond(req, 201, NULL, body, strlen(body), NULL);
+		if (r < 0)
+			log_warning_errno(r, "Failed to answer a waiting request, ignoring: %m");
+	}
+	a->n_bundle_waiters = 0;
+	a->bundling = false;
+	(void)sd_notify(false, "STATUS=Waiting for requests");
+}
+
 static int on_bundles_create(struct alga_httpd_request *req, void *userdata)
 {
+	struct agent *a = userdata;
 	_cleanup_(json_object_putp) struct json_object *body = NULL;
 	_cleanup_free_ char *detail = NULL, *msg = NULL;
 	const struct alga_json_limits limits = {
@@ -299,7 +387,7 @@ static int on_bundles_create(struct alga_httpd_request *req, void *userdata)
 	const char *b;
 	size_t len;
 	int64_t v;
-	bool cluster;
+	bool cluster = true;
 	int r;
 
 	log_peer(req);
@@ -328,10 +416,38 @@ static int on_bundles_create(struct alga_httpd_request *req, void *userdata)
 		}
 	}
 
-	/* TODO(lib/bundle): build via alga_bundle_*() on the worker, single flight, 120 s */
-	return alga_httpd_respond_error(req, 501,
-					"building support bundles is not available yet "
-					"(libalga bundle is not part of this build)");
+	if (a->n_bundle_waiters >= WAITERS_MAX)
+		return alga_httpd_respond_error(req, 503, "too many waiting requests");
+	r = alga_httpd_request_suspend(req);
+	if (r < 0)
+		return r;
+	a->bundle_waiters[a->n_bundle_waiters++] = req;
+	/* a POST during a build shares its bundle, whatever its own body asked */
+	if (a->bundling)
+		return 0;
+
+	a->bundling = true;
+	a->bundle_opts.journal_lines = 0;
+	a->bundle_opts.log_lines = 0;
+	a->bundle_opts.no_cluster = false;
+	if (body) {
+		if (alga_json_get_int64(body, "journalLines", ALGA_JSON_OPTIONAL, 1, 20000, &v,
+					NULL) > 0)
+			a->bundle_opts.journal_lines = (unsigned)v;
+		if (alga_json_get_int64(body, "logLines", ALGA_JSON_OPTIONAL, 1, 5000, &v, NULL) > 0)
+			a->bundle_opts.log_lines = (unsigned)v;
+		if (alga_json_get_bool(body, "cluster", ALGA_JSON_OPTIONAL, &cluster, NULL) > 0)
+			a->bundle_opts.no_cluster = !cluster;
+	}
+	log_info("Building a support bundle");
+	(void)sd_notify(false, "STATUS=Building a support bundle");
+	r = alga_httpd_defer(alga_httpd_request_server(req), bundle_work, bundle_done, a);
+	if (r < 0) {
+		a->bundling = false;
+		a->n_bundle_waiters--;
+		return r;
+	}
+	return 0;
 }
 
 static int bundle_entry(int dfd, const char *name, struct json_object **ret)
@@ -520,7 +636,15 @@ static int run(int argc, char *argv[])
 		.registry = REGISTRY_HOST,
 		.journal_lines = COLLECT_JOURNAL_LINES,
 	};
-	/* arg_kubeconfig is for the bundle routes, which wait for lib/bundle */
+	a.bundle_opts = (struct alga_bundle_options){
+		.root = a.opts.root,
+		.journal_dir = arg_journal_dir,
+		.kubeconfig = arg_kubeconfig, /* NULL: the alga kubeconfig (resolutions.md A16) */
+		.timeout_usec = ALGA_BUNDLE_TIMEOUT_USEC,
+		.generator = "alga-agent",
+		.host = bundle_host,
+		.host_userdata = &a,
+	};
 	a.bundle_dir = alga_fs_path_join(a.opts.root, BUNDLE_DIR);
 	if (!a.bundle_dir)
 		return log_oom();
