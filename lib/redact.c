@@ -199,7 +199,8 @@ static int buf_puts(struct buf *b, const char *s)
 
 static void *memmem_or_null(const char *h, size_t hn, const char *n, size_t nn)
 {
-	if (nn == 0 || hn < nn)
+	/* an empty buffer may come as NULL: say so, for memmem()'s nonnull */
+	if (!h || !n || nn == 0 || hn < nn)
 		return NULL;
 	return memmem(h, hn, n, nn);
 }
