@@ -507,10 +507,13 @@ t_kustomize() {
 check "kubectl kustomize tests/fidelity/kustomize | kubectl apply --server-side -f - (twice, unchanged)" \
 	t_kustomize "$FIDELITY_DIR/kustomize"
 
-if [ -f "$SRCROOT/flux/kustomization.yaml" ]; then
-	check "kubectl kustomize flux/ | kubectl apply --server-side -f -" t_kustomize "$SRCROOT/flux"
+# the config bundle's entry point (release.md §4.7): the profile the
+# alga-appliance Kustomization builds, which pulls in base/
+if [ -f "$SRCROOT/flux/profiles/single-node/kustomization.yaml" ]; then
+	check "kubectl kustomize flux/profiles/single-node | kubectl apply --server-side -f -" \
+		t_kustomize "$SRCROOT/flux/profiles/single-node"
 else
-	ok "kubectl kustomize flux/ | kubectl apply --server-side -f - # SKIP no flux/kustomization.yaml yet"
+	ok "kubectl kustomize flux/ | kubectl apply --server-side -f - # SKIP no flux/profiles/single-node yet"
 fi
 
 # --- faults ----------------------------------------------------------------
