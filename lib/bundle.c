@@ -137,6 +137,7 @@ struct bundle {
 	uint64_t entry_bytes;
 	uint64_t entry_cap;
 	bool entry_truncated;
+	bool entry_truncated_head; /* lines left out before the first one */
 	int entry_error;
 	uint64_t entry_start_usec;
 
@@ -603,6 +604,7 @@ static int entry_begin(struct bundle *b)
 	b->entry_cap = MIN((uint64_t)ALGA_BUNDLE_ENTRY_MAX, left);
 	b->entry_cap = b->entry_cap > reserve ? b->entry_cap - reserve : 0;
 	b->entry_truncated = false;
+	b->entry_truncated_head = false;
 	b->entry_error = 0;
 	b->entry_start_usec = now_usec(CLOCK_MONOTONIC);
 	alga_redact_reset_counts(b->redact);
@@ -656,7 +658,8 @@ static int manifest_add(struct bundle *b, const char *path, const char *source, 
 	    alga_json_add(f, "ok", json_object_new_boolean(status == STATUS_OK)) < 0 ||
 	    alga_json_add(f, "status", json_object_new_int(status)) < 0 ||
 	    alga_json_add(f, "bytes", json_object_new_int64((int64_t)b->entry_bytes)) < 0 ||
-	    alga_json_add(f, "truncated", json_object_new_boolean(b->entry_truncated)) < 0 ||
+	    alga_json_add(f, "truncated",
+			  json_object_new_boolean(b->entry_truncated || b->entry_truncated_head)) < 0 ||
 	    alga_json_add(f, "redactions", TAKE_PTR(counts)) < 0 ||
 	    alga_json_add(f, "ms", json_object_new_int64((int64_t)ms)) < 0)
 		return -ENOMEM;
@@ -706,6 +709,8 @@ static int entry_end(struct bundle *b, const char *path, const char *source, int
 		b->n_files++;
 		if (status != STATUS_OK)
 			b->n_failed++;
+		if (b->entry_truncated_head && !b->entry_truncated)
+			b->n_truncated++;
 	}
 
 	e = entry_new(b, path, AE_IFREG, 0600, (int64_t)b->entry_bytes);
@@ -763,7 +768,47 @@ static int entry_failed(struct bundle *b, const char *path, const char *source, 
 	return entry_text(b, path, source, status, msg, text);
 }
 
-/* a JSON document, structurally then textually redacted */
+/*
+ * The text rules on every string value: a rule that runs to the end of a
+ * line (T3, T8 after ':') would eat the closing quote if the serialised
+ * document were redacted as text, so strings are redacted one by one and
+ * the document stays valid JSON.
+ */
+static int json_redact_strings(struct bundle *b, struct json_object *o, unsigned depth)
+{
+	int r;
+
+	if (depth > ALGA_REDACT_JSON_DEPTH_MAX)
+		return -E2BIG;
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			r = json_redact_strings(b, json_object_array_get_idx(o, i), depth + 1);
+			if (r < 0)
+				return r;
+		}
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			r = json_redact_strings(b, val, depth + 1);
+			if (r < 0)
+				return r;
+		}
+	} else if (json_object_is_type(o, json_type_string)) {
+		_cleanup_free_ char *out = NULL;
+		const char *in = json_object_get_string(o);
+		size_t len = (size_t)json_object_get_string_len(o), n = 0;
+
+		r = alga_redact_string(b->redact, in, len, &out, &n);
+		if (r < 0)
+			return r;
+		if ((n != len || memcmp(in, out, n) != 0) &&
+		    !json_object_set_string_len(o, out, (int)n))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* a JSON document: S1-S4 (and T0), then the text rules on each string */
 static int bundle_write_json(struct bundle *b, struct json_object *doc)
 {
 	_cleanup_free_ char *s = NULL;
@@ -772,10 +817,14 @@ static int bundle_write_json(struct bundle *b, struct json_object *doc)
 	r = alga_redact_json(b->redact, doc);
 	if (r < 0)
 		return r;
+	r = json_redact_strings(b, doc, 0);
+	if (r < 0)
+		return r;
 	r = alga_json_format(doc, ALGA_JSON_FORMAT_PRETTY | ALGA_JSON_FORMAT_NEWLINE, &s);
 	if (r < 0)
 		return r;
-	return bundle_puts(b, s);
+	/* every value is redacted already; the rules must not see the syntax */
+	return spool_append(b, s, strlen(s));
 }
 
 /* meta/: the state files */
@@ -947,11 +996,17 @@ static int journal_match_last_boot(sd_journal *j)
 
 /*
  * The last max entries of j's matches, oldest first, streamed: walk back
- * max entries from the tail, then forward, so nothing is held in memory.
+ * from the tail, then forward, so nothing is held in memory. The walk back
+ * stops once the messages passed fill the entry cap, so a huge journal
+ * costs no more pages than one full file; the older lines dropped that way
+ * are announced by the truncation marker at the top, and the newest lines
+ * are kept.
  */
 static int journal_write_tail(struct bundle *b, sd_journal *j, unsigned max, int *ret_status)
 {
+	uint64_t bytes = 0;
 	unsigned n = 0;
+	bool cut = false;
 	int r;
 
 	*ret_status = STATUS_OK;
@@ -959,17 +1014,30 @@ static int journal_write_tail(struct bundle *b, sd_journal *j, unsigned max, int
 	if (r < 0)
 		return r;
 	while (n < max) {
+		const void *d;
+		size_t l;
+
 		r = sd_journal_previous(j);
 		if (r < 0)
 			return r;
 		if (r == 0)
 			break;
+		/* the line's prefix, the message as cut at ALGA_BUNDLE_MESSAGE_MAX */
+		if (sd_journal_get_data(j, "MESSAGE", &d, &l) >= 0)
+			bytes += MIN(l, (size_t)ALGA_BUNDLE_MESSAGE_MAX + 64);
+		bytes += 96;
+		if (n > 0 && bytes > b->entry_cap) {
+			/* one step too far: back to the oldest entry that fits */
+			r = sd_journal_next(j);
+			if (r < 0)
+				return r;
+			cut = true;
+			break;
+		}
 		n++;
 	}
-	if (n == 0) {
-		*ret_status = STATUS_OK;
+	if (n == 0)
 		return bundle_puts(b, "No journal entries match.\n");
-	}
 	if (r == 0) {
 		/* walked past the head: back to the first match */
 		r = sd_journal_seek_head(j);
@@ -978,6 +1046,12 @@ static int journal_write_tail(struct bundle *b, sd_journal *j, unsigned max, int
 		r = sd_journal_next(j);
 		if (r <= 0)
 			return r;
+	}
+	if (cut) {
+		r = bundle_puts(b, ALGA_BUNDLE_TRUNCATED_MARKER " (older entries left out)\n");
+		if (r < 0)
+			return r;
+		b->entry_truncated_head = true;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (i > 0) {
