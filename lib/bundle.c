@@ -138,6 +138,7 @@ struct bundle {
 	uint64_t entry_cap;
 	bool entry_truncated;
 	bool entry_truncated_head; /* lines left out before the first one */
+	bool entry_marker;         /* room for ALGA_BUNDLE_TRUNCATED_MARKER */
 	int entry_error;
 	uint64_t entry_start_usec;
 
@@ -590,25 +591,43 @@ static int redact_write_cb(const char *buf, size_t len, void *userdata)
 	return r;
 }
 
-static int entry_begin(struct bundle *b)
+static uint64_t cap_pick(uint64_t want, uint64_t max)
 {
-	uint64_t left = ALGA_BUNDLE_TOTAL_MAX > b->total_bytes ?
-				ALGA_BUNDLE_TOTAL_MAX - b->total_bytes : 0;
-	/* room for the marker line within the caps */
+	return want > 0 && want < max ? want : max;
+}
+
+/*
+ * Starts an entry. The marker line is reserved within the caps; meta/'s
+ * own documents (exempt) describe the others, so the total cap must not
+ * cut them: they are bounded by the number of entries.
+ */
+static int entry_begin_full(struct bundle *b, bool exempt)
+{
+	uint64_t total_max = cap_pick(b->o->total_max, ALGA_BUNDLE_TOTAL_MAX);
+	uint64_t left = total_max > b->total_bytes ? total_max - b->total_bytes : 0;
 	uint64_t reserve = strlen(ALGA_BUNDLE_TRUNCATED_MARKER) + 2;
 
 	if (ftruncate(b->spool_fd, 0) < 0 || lseek(b->spool_fd, 0, SEEK_SET) < 0)
 		return negative_errno();
 	b->buf_len = 0;
 	b->entry_bytes = 0;
-	b->entry_cap = MIN((uint64_t)ALGA_BUNDLE_ENTRY_MAX, left);
-	b->entry_cap = b->entry_cap > reserve ? b->entry_cap - reserve : 0;
+	b->entry_cap = cap_pick(b->o->entry_max, ALGA_BUNDLE_ENTRY_MAX);
+	if (!exempt)
+		b->entry_cap = MIN(b->entry_cap, left);
+	/* no room for the marker either (the total is spent): empty, truncated:true */
+	b->entry_marker = b->entry_cap >= reserve;
+	b->entry_cap = b->entry_marker ? b->entry_cap - reserve : 0;
 	b->entry_truncated = false;
 	b->entry_truncated_head = false;
 	b->entry_error = 0;
 	b->entry_start_usec = now_usec(CLOCK_MONOTONIC);
 	alga_redact_reset_counts(b->redact);
 	return 0;
+}
+
+static int entry_begin(struct bundle *b)
+{
+	return entry_begin_full(b, false);
 }
 
 /* every collector byte goes through here: redacted by line */
@@ -684,7 +703,7 @@ static int entry_end(struct bundle *b, const char *path, const char *source, int
 	r = alga_redact_finish(b->redact);
 	if (r < 0)
 		return r;
-	if (b->entry_truncated) {
+	if (b->entry_truncated && b->entry_marker) {
 		static const char marker[] = "\n" ALGA_BUNDLE_TRUNCATED_MARKER "\n";
 
 		/* our own text, past the cap reserved for it */
@@ -694,8 +713,9 @@ static int entry_end(struct bundle *b, const char *path, const char *source, int
 		b->entry_truncated = true;
 		if (r < 0)
 			return r;
-		b->n_truncated++;
 	}
+	if (b->entry_truncated)
+		b->n_truncated++;
 	r = spool_flush(b);
 	if (r < 0)
 		return r;
@@ -2063,7 +2083,7 @@ static int write_manifest(struct bundle *b)
 		return r;
 
 	/* our own document: not fed through the rules (its keys name them) */
-	r = entry_begin(b);
+	r = entry_begin_full(b, true);
 	if (r < 0)
 		return r;
 	r = spool_append(b, s, strlen(s));
@@ -2108,7 +2128,7 @@ static int write_summary(struct bundle *b)
 		}
 	}
 
-	r = entry_begin(b);
+	r = entry_begin_full(b, true);
 	if (r < 0)
 		return r;
 	r = bundle_printf(b,

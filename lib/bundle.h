@@ -81,6 +81,9 @@ struct alga_bundle_options {
 	const char *generator;   /* "alga-bundle", "alga-agent" (summary.txt) */
 	alga_bundle_host_fn host; /* NULL: those host files are absent */
 	void *host_userdata;
+	/* 0: ALGA_BUNDLE_ENTRY_MAX, ALGA_BUNDLE_TOTAL_MAX; only ever lowered (tests) */
+	uint64_t entry_max;
+	uint64_t total_max;
 };
 
 /* where the archive goes */

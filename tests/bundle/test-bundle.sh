@@ -135,17 +135,7 @@ check "40: newest 10 kept" eval 'test "$(ls "$D/out40c" | wc -l)" = 10 && ! test
 
 # 41: a big journal: truncation marker, truncated:true, peak RSS
 SIZE_MIB=${ALGA_BUNDLE_BIG_JOURNAL_MIB:-300}
-"$PY" - "$D/big.export" "$SIZE_MIB" <<'PYEOF'
-import base64, os, sys
-out = open(sys.argv[1], "wb")
-n = int(sys.argv[2]) * 1024 * 1024 // 8300
-t0 = 1700000000000000
-for i in range(n):
-    pad = base64.b64encode(os.urandom(6000)).decode()
-    out.write(("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=0123456789abcdef0123456789abcdef\n"
-               "_HOSTNAME=appliance\n_SYSTEMD_UNIT=k3s.service\nSYSLOG_IDENTIFIER=k3s\n_PID=7\nPRIORITY=6\n"
-               "MESSAGE=line %d password=hunter%d %s\n\n" % (t0 + i * 1000, 1000 + i * 1000, i, i, pad)).encode())
-PYEOF
+"$PY" "$ALGA_SOURCE_ROOT/tests/bundle/make-big-export.py" "$D/big.export" "$SIZE_MIB"
 mkdir -p "$D/bigj" "$D/out41"
 "$JREMOTE" -o "$D/bigj/big.journal" - <"$D/big.export" 2>/dev/null
 rm -f "$D/big.export"
