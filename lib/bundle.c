@@ -7,6 +7,7 @@
  * item 12): nothing spawned, no temp dir, no same-second overwrite, no
  * buffering of whole outputs.
  */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -45,6 +47,8 @@
 
 #define BUS_TIMEOUT_USEC (2 * USEC_PER_SEC)
 #define KNOWN_SECRET_FILE_MAX 4096u
+/* journal bytes read between two journal_drop_pages() */
+#define JOURNAL_DROP_BYTES (64u * 1024u)
 
 /* our units, k3s and upstream's four names: the agent's journal filter (host.md §4.4) */
 static const char *const journal_units[] = {
@@ -141,6 +145,8 @@ struct bundle {
 	bool entry_marker;         /* room for ALGA_BUNDLE_TRUNCATED_MARKER */
 	int entry_error;
 	uint64_t entry_start_usec;
+
+	uint64_t journal_read; /* bytes since the last journal_drop_pages() */
 
 	/* cluster */
 	struct alga_kube *kube;
@@ -919,6 +925,57 @@ static void journal_field(sd_journal *j, const char *field, char *buf, size_t si
 			*p = ' ';
 }
 
+static bool is_journal_file(const char *p)
+{
+	size_t n = strlen(p);
+
+	return (n > 8 && streq(p + n - 8, ".journal")) || (n > 9 && streq(p + n - 9, ".journal~"));
+}
+
+/*
+ * sd-journal maps its files MAP_SHARED read-only, in windows that it keeps
+ * until the journal is closed, so every page a walk touches stays in our
+ * RSS: 8 MiB of messages cost 8 MiB, and fault-around maps 64 KiB around
+ * each hash-table or entry-array probe. Between two entries we hold no
+ * pointer into those mappings, so their pages are dropped (MADV_DONTNEED
+ * only unmaps the pages of a shared file mapping; a later access reads
+ * them again from the page cache) and read-around is turned off
+ * (MADV_RANDOM). Only read-only shared mappings of *.journal files are
+ * touched; nothing else of libsystemd's.
+ */
+static void journal_drop_pages(struct bundle *b)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[PATH_MAX + 128];
+
+	b->journal_read = 0;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		char perms[8];
+		char *path;
+		int n = 0;
+
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &n) < 3 || n <= 0)
+			continue;
+		path = line + n;
+		path[strcspn(path, "\n")] = '\0';
+		if (!streq(perms, "r--s") || !is_journal_file(path) || end <= start)
+			continue;
+		(void)madvise((void *)start, end - start, MADV_RANDOM);
+		(void)madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+}
+
+static void journal_account(struct bundle *b, size_t bytes)
+{
+	b->journal_read += bytes;
+	if (b->journal_read >= JOURNAL_DROP_BYTES)
+		journal_drop_pages(b);
+}
+
 /* one entry in journalctl's short-iso shape (UTC), MESSAGE cut at 8 KiB */
 static int journal_write_entry(struct bundle *b, sd_journal *j)
 {
@@ -951,6 +1008,8 @@ static int journal_write_entry(struct bundle *b, sd_journal *j)
 		l -= 8;
 	} else
 		l = 0;
+	/* counted now, dropped after the entry by journal_write_tail() */
+	b->journal_read += l;
 
 	if (pid[0])
 		r = bundle_printf(b, "%s %s %s[%s]: ", ts, host[0] ? host : "localhost",
@@ -1043,8 +1102,10 @@ static int journal_write_tail(struct bundle *b, sd_journal *j, unsigned max, int
 		if (r == 0)
 			break;
 		/* the line's prefix, the message as cut at ALGA_BUNDLE_MESSAGE_MAX */
-		if (sd_journal_get_data(j, "MESSAGE", &d, &l) >= 0)
+		if (sd_journal_get_data(j, "MESSAGE", &d, &l) >= 0) {
 			bytes += MIN(l, (size_t)ALGA_BUNDLE_MESSAGE_MAX + 64);
+			journal_account(b, l);
+		}
 		bytes += 96;
 		if (n > 0 && bytes > b->entry_cap) {
 			/* one step too far: back to the oldest entry that fits */
@@ -1084,12 +1145,64 @@ static int journal_write_tail(struct bundle *b, sd_journal *j, unsigned max, int
 		r = journal_write_entry(b, j);
 		if (r < 0)
 			return r;
+		/* the fields and the entry arrays around it, besides the message */
+		journal_account(b, 512);
 		if (b->entry_truncated)
 			break;
 		if ((i & 255) == 0 && deadline_passed(b)) {
 			*ret_status = STATUS_TIMEOUT;
 			return bundle_puts(b, "[journal read stopped: bundle deadline]\n");
 		}
+	}
+	return 0;
+}
+
+/*
+ * Which of field=values[i] some entry has, as a bit mask. Each is probed
+ * alone, with no other match pending, and the pages the probe touched are
+ * dropped: a hash-table probe faults in 64 KiB around it, so the 24 unit
+ * matches looked up together, most of them absent, cost 3 MiB of RSS.
+ */
+static int journal_present(struct bundle *b, sd_journal *j, const char *field,
+			   const char *const *values, size_t n, uint64_t *ret)
+{
+	uint64_t mask = 0;
+	char m[128];
+	int r;
+
+	assert(n <= 64);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(m, sizeof(m), "%s%s", field, values[i]);
+		r = sd_journal_add_match(j, m, 0);
+		if (r >= 0)
+			r = sd_journal_seek_tail(j);
+		if (r >= 0)
+			r = sd_journal_previous(j);
+		sd_journal_flush_matches(j);
+		journal_drop_pages(b);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			mask |= UINT64_C(1) << i;
+	}
+	*ret = mask;
+	return 0;
+}
+
+/* the matches of journal_present()'s mask, ORed */
+static int journal_add_mask(sd_journal *j, const char *field, const char *const *values, size_t n,
+			    uint64_t mask)
+{
+	char m[128];
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(mask & (UINT64_C(1) << i)))
+			continue;
+		snprintf(m, sizeof(m), "%s%s", field, values[i]);
+		r = sd_journal_add_match(j, m, 0);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -1102,10 +1215,12 @@ enum journal_kind {
 
 static int collect_journal(struct bundle *b, const char *entry, enum journal_kind kind)
 {
+	static const char *const priorities[] = { "0", "1", "2", "3" };
+	static const char *const kernel[] = { "kernel" };
 	_cleanup_(sd_journal_closep) sd_journal *j = NULL;
 	unsigned max = ALGA_BUNDLE_JOURNAL_LINES_DEFAULT;
 	int status = STATUS_OK, r;
-	char m[128];
+	uint64_t mask = 0, mask2 = 0;
 
 	r = entry_begin(b);
 	if (r < 0)
@@ -1121,30 +1236,34 @@ static int collect_journal(struct bundle *b, const char *entry, enum journal_kin
 	switch (kind) {
 	case JOURNAL_APPLIANCE:
 		max = b->o->journal_lines ?: ALGA_BUNDLE_JOURNAL_LINES_DEFAULT;
-		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(journal_units); i++) {
-			snprintf(m, sizeof(m), "_SYSTEMD_UNIT=%s", journal_units[i]);
-			r = sd_journal_add_match(j, m, 0);
-		}
+		r = journal_present(b, j, "_SYSTEMD_UNIT=", journal_units, ELEMENTSOF(journal_units),
+				    &mask);
 		if (r >= 0)
+			r = journal_present(b, j, "UNIT=", journal_units, ELEMENTSOF(journal_units),
+					    &mask2);
+		if (r >= 0)
+			r = journal_add_mask(j, "_SYSTEMD_UNIT=", journal_units,
+					     ELEMENTSOF(journal_units), mask);
+		if (r >= 0 && mask && mask2)
 			r = sd_journal_add_disjunction(j);
-		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(journal_units); i++) {
-			snprintf(m, sizeof(m), "UNIT=%s", journal_units[i]);
-			r = sd_journal_add_match(j, m, 0);
-		}
+		if (r >= 0)
+			r = journal_add_mask(j, "UNIT=", journal_units, ELEMENTSOF(journal_units), mask2);
+		mask |= mask2;
 		break;
 	case JOURNAL_ERRORS:
 		max = ALGA_BUNDLE_JOURNAL_ERRORS;
-		for (int p = 0; r >= 0 && p <= 3; p++) {
-			snprintf(m, sizeof(m), "PRIORITY=%d", p);
-			r = sd_journal_add_match(j, m, 0);
-		}
+		r = journal_present(b, j, "PRIORITY=", priorities, ELEMENTSOF(priorities), &mask);
 		if (r >= 0)
+			r = journal_add_mask(j, "PRIORITY=", priorities, ELEMENTSOF(priorities), mask);
+		if (r >= 0 && mask)
 			r = journal_match_last_boot(j);
 		break;
 	case JOURNAL_KERNEL:
 		max = ALGA_BUNDLE_KERNEL_LINES;
-		r = sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
+		r = journal_present(b, j, "_TRANSPORT=", kernel, ELEMENTSOF(kernel), &mask);
 		if (r >= 0)
+			r = journal_add_mask(j, "_TRANSPORT=", kernel, ELEMENTSOF(kernel), mask);
+		if (r >= 0 && mask)
 			r = journal_match_last_boot(j);
 		break;
 	}
@@ -1154,7 +1273,13 @@ static int collect_journal(struct bundle *b, const char *entry, enum journal_kin
 		goto done;
 	}
 
-	r = journal_write_tail(b, j, max, &status);
+	/* what opening and the matches touched */
+	journal_drop_pages(b);
+	if (!mask)
+		/* no match at all would mean every entry */
+		r = bundle_puts(b, "No journal entries match.\n");
+	else
+		r = journal_write_tail(b, j, max, &status);
 	if (r == -ENOMEM || b->entry_error < 0)
 		return r;
 	if (r < 0) {

@@ -997,6 +997,9 @@ int collect_support_bundle(const struct collect_options *o, struct json_object *
 		struct json_object *f = NULL;
 		size_t len = 0;
 
+		/* read once, not twice: up to 1 MiB held here besides lib/bundle's stream */
+		if (o->skip_journal && collectors[i].collect == collect_journal)
+			continue;
 		r = run_collector(&collectors[i], o, redact, budget, &f, &len);
 		if (r < 0)
 			return r;

@@ -40,6 +40,7 @@ struct collect_options {
 	const char *journal_dir; /* NULL: the system journal */
 	const char *registry;    /* host name checked by the DNS and HTTPS files; NULL: skipped */
 	unsigned journal_lines;
+	bool skip_journal;       /* no appliance-journal.txt: lib/bundle streams its own */
 };
 
 /*

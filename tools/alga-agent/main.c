@@ -302,10 +302,12 @@ static int bundle_host(void *userdata, struct json_object **ret)
 {
 	struct agent *a = userdata;
 	_cleanup_(json_object_putp) struct json_object *doc = NULL;
+	struct collect_options co = a->opts;
 	struct json_object *files;
 	int r;
 
-	r = collect_support_bundle(&a->opts, &doc);
+	co.skip_journal = true;
+	r = collect_support_bundle(&co, &doc);
 	if (r < 0)
 		return r;
 	if (!json_object_object_get_ex(doc, "files", &files))

@@ -281,7 +281,7 @@ static int write_bundle(void)
 		.root = root,
 		.journal_dir = arg_journal_dir,
 		.registry = arg_no_network_checks ? NULL : REGISTRY_HOST,
-		.journal_lines = 1,
+		.skip_journal = true,
 	};
 	struct alga_bundle_options o = {
 		.root = root,
