@@ -8,6 +8,7 @@ set -u
 . "$ALGA_SOURCE_ROOT/tests/tap.sh"
 
 AGENT=${ALGA_AGENT_BIN:?}
+BUNDLE=${ALGA_BUNDLE_BIN:-}
 JREMOTE=/usr/lib/systemd/systemd-journal-remote
 PY=${PYTHON3:-python3}
 
@@ -169,6 +170,38 @@ check "35: the reply has ok, path, bytes, files, redactions, durationMs" \
 check "35: GET the built bundle is its sha256" \
 	test "$(call "http://localhost/v1/support-bundles/$built" | sha256sum | cut -d' ' -f1)" = "$bsha"
 check "35: DELETE the built bundle 204" test "$(code -X DELETE "http://localhost/v1/support-bundles/$built")" = 204
+
+# alga-bundle --via-agent: the agent builds the bundle, the CLI reports it
+if [ -n "$BUNDLE" ]; then
+	mkdir -p "$D/root/run/alga"
+	ln -sf "$S" "$D/root/run/alga/agent.sock"
+	out=$("$BUNDLE" --root "$D/root" --via-agent --no-cluster --journal-lines 50 --json 2>>"$D/bundle.err")
+	rc=$?
+	check "via-agent: exit 0 (rc $rc)" test $rc -eq 0
+	vpath=$(sed -nE 's/.*"path":"([^"]+)".*/\1/p' <<<"$out")
+	vsha=$(sed -nE 's/.*"sha256":"([0-9a-f]{64})".*/\1/p' <<<"$out")
+	check "via-agent: --json names the agent's bundle under its directory" \
+		eval 'test "$(dirname "$vpath")" = "$D/root/var/lib/alga/support-bundles" -a -f "$vpath"'
+	check "via-agent: the reported sha256 is the file's" \
+		test "$(sha256sum "$vpath" 2>/dev/null | cut -d' ' -f1)" = "$vsha"
+	check "via-agent: --json has ok, bytes, files, failed, redactions" \
+		eval 'for k in ok bytes files failed redactions; do grep -q "\"$k\":" <<<"$out" || exit 1; done'
+	check "via-agent: built by alga-agent, as asked (no cluster/, 50 lines)" \
+		eval 'tar -xzOf "$vpath" meta/summary.txt | grep -qx "generator=alga-agent.*" &&
+		      ! tar -tzf "$vpath" | grep -q "^cluster/." &&
+		      test "$(tar -xzOf "$vpath" host/appliance-journal.txt | wc -l)" -le 50'
+	out=$("$BUNDLE" --root "$D/root" --via-agent -q 2>>"$D/bundle.err")
+	check "via-agent: -q prints nothing" test $? -eq 0 -a -z "$out"
+	"$BUNDLE" --root "$D/root" --via-agent -o "$D" 2>/dev/null
+	check "via-agent: with -o is a usage error (2)" test $? -eq 2
+	"$BUNDLE" --root "$D/nowhere" --via-agent 2>"$D/noagent.err"
+	rc=$?
+	check "via-agent: no agent socket fails and says so (rc $rc)" \
+		eval 'test $rc -ne 0 && grep -q "agent.sock" "$D/noagent.err"'
+	rm -f "$D"/root/var/lib/alga/support-bundles/*.tar.gz
+else
+	skip "via-agent: ALGA_BUNDLE_BIN is not set"
+fi
 
 # 33: five concurrent POSTs, one collection
 : >"$D/agent.log.before"
