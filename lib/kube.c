@@ -26,17 +26,13 @@
 /* sockets the multi watches at once in event mode */
 #define WATCHED_MAX 64u
 
+/* a response body, collected under its cap and parsed once at the end */
 struct alga_kube_body {
-	struct json_tokener *tok;
-	struct json_object *obj;
+	char *buf;
 	size_t size;
+	size_t alloc;
 	size_t max;
 	bool started;
-	bool done;
-	/* a UTF-8 sequence cut by the chunk boundary: json-c's validation
-	 * wrongly refuses one split across two parse calls */
-	char carry[4];
-	size_t carry_len;
 };
 
 struct watched {
@@ -265,17 +261,13 @@ int alga_kube_status_to_errno(long http_status, const char *body, size_t len, ch
 
 int alga_kube_body_new(size_t max, struct alga_kube_body **ret)
 {
-	_cleanup_(alga_kube_body_freep) struct alga_kube_body *b = NULL;
+	struct alga_kube_body *b;
 
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	b->max = max;
-	b->tok = json_tokener_new_ex(ALGA_KUBE_JSON_DEPTH_MAX);
-	if (!b->tok)
-		return -ENOMEM;
-	json_tokener_set_flags(b->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	*ret = TAKE_PTR(b);
+	*ret = b;
 	return 0;
 }
 
@@ -283,23 +275,10 @@ struct alga_kube_body *alga_kube_body_free(struct alga_kube_body *b)
 {
 	if (!b)
 		return NULL;
-	if (b->tok)
-		json_tokener_free(b->tok);
-	json_object_put(b->obj);
+	free(b->buf);
 	free(b);
 	return NULL;
 }
-
-static bool all_white_space(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
-			return false;
-	return true;
-}
-
-static int body_parse(struct alga_kube_body *b, const char *p, size_t len);
-static int body_chunk(struct alga_kube_body *b, const char *p, size_t len);
 
 int alga_kube_body_feed(struct alga_kube_body *b, const void *data, size_t len)
 {
@@ -307,13 +286,11 @@ int alga_kube_body_feed(struct alga_kube_body *b, const void *data, size_t len)
 
 	if (len == 0)
 		return 0;
+	/* the cap is enforced as bytes arrive, before anything grows */
 	if (len > b->max - b->size)
 		return -E2BIG;
-	b->size += len;
 	if (memchr(p, '\0', len))
 		return -EBADMSG;
-	if (b->done)
-		return all_white_space(p, len) ? 0 : -EBADMSG;
 	if (!b->started) {
 		size_t i = 0;
 
@@ -321,133 +298,53 @@ int alga_kube_body_feed(struct alga_kube_body *b, const void *data, size_t len)
 			i++;
 		if (i == len)
 			return 0;
-		/* API bodies are objects (or arrays); a bare scalar at the top has
-		 * no end json-c agrees on across chunkings */
+		/* API bodies are objects (or arrays): refuse anything else at once */
 		if (p[i] != '{' && p[i] != '[')
 			return -EBADMSG;
 		b->started = true;
 	}
 
-	return body_parse(b, p, len);
-}
+	if (b->size + len > b->alloc) {
+		size_t want = MAX(b->alloc * 2, b->size + len);
+		char *n;
 
-/* bytes a UTF-8 lead byte announces, 0 if c is no lead byte */
-static size_t utf8_need(unsigned char c)
-{
-	/* by bit pattern, valid or not, so json-c judges a bad one whole too */
-	if ((c & 0xe0) == 0xc0)
-		return 2;
-	if ((c & 0xf0) == 0xe0)
-		return 3;
-	if ((c & 0xf8) == 0xf0)
-		return 4;
-	return 0;
-}
-
-/* length of an incomplete UTF-8 sequence at the end of p, 0 if none */
-static size_t utf8_tail(const char *p, size_t len)
-{
-	for (size_t back = 1; back <= 3 && back <= len; back++) {
-		unsigned char c = (unsigned char)p[len - back];
-
-		if ((c & 0xc0) == 0x80)
-			continue;
-		return utf8_need(c) > back ? back : 0;
+		want = MIN(want, b->max);
+		n = realloc(b->buf, want);
+		if (!n)
+			return -ENOMEM;
+		b->buf = n;
+		b->alloc = want;
 	}
-	return 0;
-}
-
-static int body_parse(struct alga_kube_body *b, const char *p, size_t len)
-{
-	size_t tail;
-	int r;
-
-	/* finish a sequence carried over from the previous chunk */
-	if (b->carry_len > 0) {
-		size_t need = utf8_need((unsigned char)b->carry[0]);
-		size_t take = MIN(need - b->carry_len, len);
-
-		memcpy(b->carry + b->carry_len, p, take);
-		b->carry_len += take;
-		p += take;
-		len -= take;
-		if (b->carry_len < need)
-			return 0;
-		b->carry_len = 0;
-		r = body_chunk(b, b->carry, need);
-		if (r < 0)
-			return r;
-		if (b->done)
-			return all_white_space(p, len) ? 0 : -EBADMSG;
-	}
-	tail = utf8_tail(p, len);
-	if (tail > 0) {
-		memcpy(b->carry, p + len - tail, tail);
-		b->carry_len = tail;
-		len -= tail;
-	}
-	return body_chunk(b, p, len);
-}
-
-static int body_chunk(struct alga_kube_body *b, const char *p, size_t len)
-{
-	enum json_tokener_error jerr;
-	struct json_object *o;
-	size_t end;
-
-	if (b->done)
-		return all_white_space(p, len) ? 0 : -EBADMSG;
-	while (len > 0) {
-		int chunk = len > INT32_MAX ? INT32_MAX : (int)len;
-
-		o = json_tokener_parse_ex(b->tok, p, chunk);
-		jerr = json_tokener_get_error(b->tok);
-		if (jerr == json_tokener_continue) {
-			p += chunk;
-			len -= (size_t)chunk;
-			continue;
-		}
-		if (jerr != json_tokener_success)
-			return jerr == json_tokener_error_depth ? -E2BIG : -EBADMSG;
-
-		b->obj = o;
-		b->done = true;
-		end = json_tokener_get_parse_end(b->tok);
-		if (end > (size_t)chunk)
-			end = (size_t)chunk;
-		if (!all_white_space(p + end, len - end))
-			return -EBADMSG;
-		return 0;
-	}
+	memcpy(b->buf + b->size, p, len);
+	b->size += len;
 	return 0;
 }
 
 int alga_kube_body_finish(struct alga_kube_body *b, struct json_object **ret)
 {
+	struct alga_json_limits limits = {
+		.size_max = b->max,
+		.depth_max = ALGA_KUBE_JSON_DEPTH_MAX,
+		/* a body holds no more items or string bytes than bytes */
+		.string_max = b->max,
+		.items_max = b->max,
+	};
+	int r;
+
 	if (!b->started) {
 		*ret = NULL;
 		return 0;
 	}
-	/* a sequence left incomplete at the very end */
-	if (b->carry_len > 0) {
-		int r = body_chunk(b, b->carry, b->carry_len);
-
-		b->carry_len = 0;
-		if (r < 0)
-			return r;
-	}
-	if (!b->done) {
-		struct json_object *o;
-
-		/* a bare number at the very end: the NUL says "no more digits" */
-		o = json_tokener_parse_ex(b->tok, "", 1);
-		if (json_tokener_get_error(b->tok) != json_tokener_success)
-			return -EBADMSG;
-		b->obj = o;
-		b->done = true;
-	}
-	*ret = TAKE_PTR(b->obj);
-	return 0;
+	/*
+	 * One strict parse of the whole body: json-c's incremental tokener
+	 * took NaN, raw control characters and numbers split by a chunk
+	 * boundary differently depending on where TCP cut the body
+	 * (fuzz-kube-status), so what was accepted depended on the network.
+	 */
+	r = alga_json_parse(b->buf, b->size, &limits, ret, NULL);
+	if (r == -E2BIG || r == -ENOMEM)
+		return r;
+	return r < 0 ? -EBADMSG : 0;
 }
 
 static int curl_to_errno(CURLcode c)

@@ -196,12 +196,13 @@ int alga_kube_status_to_errno(long http_status, const char *body, size_t len, ch
 			      char **ret_message);
 
 /*
- * The incremental JSON body reader the write callback uses, exposed for
+ * The JSON body reader the write callback uses, exposed for
  * fuzz-kube-status: feed chunks, then finish. feed returns 0, -E2BIG past
- * max bytes or ALGA_KUBE_JSON_DEPTH_MAX, -EBADMSG for bytes that cannot be
- * JSON (a NUL, a document that is not an object or array, trailing
- * garbage after it). finish returns 0 with
- * *ret (NULL for an empty body) or -EBADMSG for a truncated document.
+ * max bytes, -EBADMSG for bytes that cannot be an API body (a NUL, a
+ * document that does not start as an object or array). finish parses the
+ * whole body strictly (lib/json) and returns 0 with *ret (NULL for an
+ * empty body), -E2BIG past ALGA_KUBE_JSON_DEPTH_MAX, or -EBADMSG for
+ * anything that is not one JSON document.
  */
 struct alga_kube_body;
 int alga_kube_body_new(size_t max, struct alga_kube_body **ret);
