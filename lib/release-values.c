@@ -62,6 +62,52 @@ static int write_handler(void *data, unsigned char *buffer, size_t size)
 	return 1;
 }
 
+/*
+ * The non-specific tag "!" survives no round trip through libyaml: it is
+ * emitted as "!<%21>", which reads back as another tag (fuzz-release-values).
+ * It only says "a string" for a scalar and nothing for a collection, so
+ * the scalar becomes a quoted untagged one and a collection loses it.
+ * Rendering the rendered text must change nothing (fuzz-release-values).
+ */
+static void drop_non_specific_tag(yaml_event_t *ev)
+{
+	yaml_char_t **tag = NULL;
+
+	if (ev->type == YAML_SCALAR_EVENT)
+		tag = &ev->data.scalar.tag;
+	else if (ev->type == YAML_SEQUENCE_START_EVENT)
+		tag = &ev->data.sequence_start.tag;
+	else if (ev->type == YAML_MAPPING_START_EVENT)
+		tag = &ev->data.mapping_start.tag;
+	/*
+	 * A plain scalar the emitter cannot write plain (empty inside a flow
+	 * collection, a key holding ": ") is quoted, and without
+	 * quoted_implicit libyaml adds "! " to keep it "plain", which reads
+	 * back as another event. A scalar that needs quoting is a string
+	 * anyway, so allowing the quoted form untagged keeps the text stable;
+	 * scalars that can stay plain do.
+	 */
+	if (ev->type == YAML_SCALAR_EVENT && !ev->data.scalar.tag && ev->data.scalar.plain_implicit)
+		ev->data.scalar.quoted_implicit = 1;
+
+	if (!tag || !*tag || strcmp((const char *)*tag, "!") != 0)
+		return;
+
+	/* libyaml allocates event strings with malloc() */
+	free(*tag);
+	*tag = NULL;
+	if (ev->type == YAML_SCALAR_EVENT) {
+		ev->data.scalar.plain_implicit = 0;
+		ev->data.scalar.quoted_implicit = 1;
+		if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
+		    ev->data.scalar.style == YAML_ANY_SCALAR_STYLE)
+			ev->data.scalar.style = YAML_SINGLE_QUOTED_SCALAR_STYLE;
+	} else if (ev->type == YAML_SEQUENCE_START_EVENT)
+		ev->data.sequence_start.implicit = 1;
+	else
+		ev->data.mapping_start.implicit = 1;
+}
+
 /* hands ev to the emitter, which owns it from here on, or deletes it */
 static int emit(struct patcher *p, yaml_event_t *ev)
 {
@@ -69,6 +115,7 @@ static int emit(struct patcher *p, yaml_event_t *ev)
 		yaml_event_delete(ev);
 		return 0;
 	}
+	drop_non_specific_tag(ev);
 	if (!yaml_emitter_emit(&p->emitter, ev)) {
 		if (p->out.over)
 			return alga_set_detail(-E2BIG, p->reterr_detail,
