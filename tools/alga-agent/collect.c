@@ -25,13 +25,12 @@
 #include <systemd/sd-journal.h>
 
 #include "alga-config.h"
+#include "bundle.h"
 #include "collect.h"
-#include "crypto.h"
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
 #include "netaddr.h"
-#include "token.h"
 #include "units.h"
 
 
@@ -114,41 +113,10 @@ int collect_utf8_sanitize(const char *buf, size_t len, char **ret, size_t *ret_l
 	return 0;
 }
 
-/* the files alga-token makes, whose values T0 replaces wherever they appear */
-static const char *const known_secrets[] = {
-	"/var/lib/alga/setup-token",
-	"/var/lib/alga/secrets/session-secret",
-	"/var/lib/alga/secrets/alga-auth-key",
-};
-
 int collect_redact_new(const char *root, struct alga_redact **ret)
 {
-	_cleanup_(alga_redact_freep) struct alga_redact *r = NULL;
-	int k;
-
-	k = alga_redact_new(NULL, NULL, &r);
-	if (k < 0)
-		return k;
-
-	for (size_t i = 0; i < ELEMENTSOF(known_secrets); i++) {
-		_cleanup_free_ char *path = alga_fs_path_join(root, known_secrets[i]);
-		_cleanup_erase_free_ char *value = NULL;
-		size_t len = 0;
-
-		if (!path)
-			return -ENOMEM;
-		/* absent or unreadable: nothing to look for, not an error */
-		if (alga_fs_read_file(AT_FDCWD, path, ALGA_TOKEN_FILE_MAX, &value, &len, NULL) < 0)
-			continue;
-		while (len > 0 && value[len - 1] == '\n')
-			len--;
-		k = alga_redact_add_secret(r, value, len);
-		if (k == -ENOMEM)
-			return k;
-	}
-
-	*ret = TAKE_PTR(r);
-	return 0;
+	/* the bundle writer's context: the same rules and known secrets */
+	return alga_bundle_redact_new(root, NULL, NULL, ret);
 }
 
 static bool is_binary(const unsigned char *d, size_t len)

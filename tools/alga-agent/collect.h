@@ -61,8 +61,8 @@ int collect_utf8_sanitize(const char *buf, size_t len, char **ret, size_t *ret_l
 
 /*
  * A lib/redact context for the collected files: every rule, and as T0 the
- * values of the setup token, session secret and auth key under root, which
- * the agent's group may read. 0 or a negative errno.
+ * known secrets under root that the agent's group may read, as
+ * alga_bundle_redact_new() gives the bundle writer. 0 or a negative errno.
  */
 int collect_redact_new(const char *root, struct alga_redact **ret);
 
