@@ -2095,8 +2095,11 @@ static int cluster_open(struct bundle *b)
 		return r;
 	if (r < 0) {
 		b->kube_error = r;
-		if (asprintf(&b->kube_error_msg, "kubeconfig '%s': %s", b->kubeconfig,
-			     strna(detail)) < 0)
+		/* lib/kube's detail already names the kubeconfig */
+		if (detail)
+			b->kube_error_msg = TAKE_PTR(detail);
+		else if (asprintf(&b->kube_error_msg, "kubeconfig '%s': %s", b->kubeconfig,
+				  strerror(-r)) < 0)
 			return -ENOMEM;
 	}
 	return 0;
