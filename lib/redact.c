@@ -1439,6 +1439,24 @@ static int process_line(struct alga_redact *r, const char *s, size_t n, bool new
 				k = commit(r, &s, &n);
 			if (k < 0)
 				return k;
+			/*
+			 * Inside a data block T2 judges the line as changed, as a
+			 * second redaction would: "k: \"\"" after "\"apiKey\":x"
+			 * was a key line, "...\"apiKey\":[REDACTED]" is not
+			 * (fuzz-redact). The block state was settled above.
+			 */
+			if (r->in_data && !r->in_scalar) {
+				k = rule_t2(r, s, n, &drop);
+				if (k < 0)
+					return k;
+				if (drop) {
+					r->edits.n = 0;
+					return 0;
+				}
+				k = commit(r, &s, &n);
+				if (k < 0)
+					return k;
+			}
 		}
 		k = stateless_rules(r, &s, &n);
 		if (k < 0)
