@@ -231,16 +231,40 @@ int alga_fs_create_once(int dirfd, const char *name, const void *data, size_t le
 int alga_fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t size = 0;
+	size_t size = 0, alloc;
+	struct stat st;
 
-	buf = malloc(max + 1);
+	if (max >= SIZE_MAX / 2)
+		return -EINVAL;
+
+	/* sized by the file when it says, else grown by doubling: a large max costs nothing */
+	alloc = 16384;
+	if (fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size < max)
+		alloc = (size_t)st.st_size + 1;
+	if (alloc > max)
+		alloc = max + 1;
+	buf = malloc(alloc);
 	if (!buf)
 		return -ENOMEM;
 
 	/* the file may grow while we read: never past max */
 	for (;;) {
-		ssize_t n = read(fd, buf + size, max + 1 - size);
+		ssize_t n;
 
+		if (size == alloc) {
+			size_t grow = alloc > (max + 1) / 2 ? max + 1 : alloc * 2;
+			char *p;
+
+			if (alloc == max + 1)
+				return -E2BIG;
+			p = realloc(buf, grow);
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+			alloc = grow;
+		}
+		n = read(fd, buf + size, alloc - size);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -251,6 +275,13 @@ int alga_fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 		size += (size_t)n;
 		if (size > max)
 			return -E2BIG;
+	}
+	if (size == alloc) {
+		char *p = realloc(buf, size + 1);
+
+		if (!p)
+			return -ENOMEM;
+		buf = p;
 	}
 	buf[size] = '\0';
 
