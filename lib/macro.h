@@ -66,6 +66,13 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
+/* p = mfree(p): freed and cleared in one step */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
+
 /* close() that keeps errno, for cleanup paths */
 static inline int safe_close(int fd)
 {
