@@ -40,6 +40,7 @@
 #include "kube.h"
 #include "log.h"
 #include "redact.h"
+#include "yaml-json.h"
 
 #define STATUS_OK 0
 #define STATUS_ERROR 1
@@ -155,12 +156,6 @@ struct bundle {
 	char *kubeconfig;
 	bool k3s_kubeconfig;
 };
-
-static void *mfree(void *p)
-{
-	free(p);
-	return NULL;
-}
 
 static uint64_t now_usec(clockid_t clock)
 {
@@ -835,22 +830,59 @@ static int json_redact_strings(struct bundle *b, struct json_object *o, unsigned
 }
 
 /* a JSON document: S1-S4 (and T0), then the text rules on each string */
-static int bundle_write_json(struct bundle *b, struct json_object *doc)
+/* S1-S4 on the tree, then the text rules on each string */
+static int redact_tree(struct bundle *b, struct json_object *doc)
 {
-	_cleanup_free_ char *s = NULL;
 	int r;
 
 	r = alga_redact_json(b->redact, doc);
 	if (r < 0)
 		return r;
-	r = json_redact_strings(b, doc, 0);
-	if (r < 0)
-		return r;
+	return json_redact_strings(b, doc, 0);
+}
+
+static int spool_json(struct bundle *b, struct json_object *doc)
+{
+	_cleanup_free_ char *s = NULL;
+	int r;
+
 	r = alga_json_format(doc, ALGA_JSON_FORMAT_PRETTY | ALGA_JSON_FORMAT_NEWLINE, &s);
 	if (r < 0)
 		return r;
 	/* every value is redacted already; the rules must not see the syntax */
 	return spool_append(b, s, strlen(s));
+}
+
+static int bundle_write_json(struct bundle *b, struct json_object *doc)
+{
+	int r;
+
+	r = redact_tree(b, doc);
+	if (r < 0)
+		return r;
+	return spool_json(b, doc);
+}
+
+/* as kubectl -o yaml shows objects; JSON (a YAML subset) if a value has no YAML form */
+static int bundle_write_yaml(struct bundle *b, struct json_object *doc)
+{
+	_cleanup_free_ char *s = NULL;
+	size_t len;
+	int r;
+
+	r = redact_tree(b, doc);
+	if (r < 0)
+		return r;
+	r = alga_yaml_format(doc, &s, &len);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		r = bundle_printf(b, "# not writable as YAML (%s), so written as JSON\n", strerror(-r));
+		if (r < 0)
+			return r;
+		return spool_json(b, doc);
+	}
+	return spool_append(b, s, len);
 }
 
 /* meta/: the state files */
@@ -1729,7 +1761,7 @@ static int collect_version(struct bundle *b)
 	return entry_end(b, "cluster/version.txt", "GET /version", STATUS_OK, NULL, true);
 }
 
-/* Flux objects as JSON (a YAML subset), S1-S4 applied */
+/* Flux objects as one YAML List, S1-S4 applied */
 static int collect_objects(struct bundle *b, const char *entry, const char *const *paths,
 			   size_t n)
 {
@@ -1798,7 +1830,7 @@ static int collect_objects(struct bundle *b, const char *entry, const char *cons
 		if (r < 0)
 			return r;
 	}
-	r = bundle_write_json(b, list);
+	r = bundle_write_yaml(b, list);
 	if (r < 0)
 		return r;
 	return entry_end(b, entry, paths[0], n_err == n ? STATUS_ERROR : STATUS_OK,
@@ -2145,11 +2177,11 @@ static int collect_cluster(struct bundle *b)
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(tables); i++)
 		r = collect_table(b, tables[i].entry, tables[i].path, tables[i].with_ns);
 	if (r >= 0)
-		r = collect_objects(b, "cluster/flux-sources.json", sources, ELEMENTSOF(sources));
+		r = collect_objects(b, "cluster/flux-sources.yaml", sources, ELEMENTSOF(sources));
 	if (r >= 0)
-		r = collect_objects(b, "cluster/flux-kustomizations.json", kustomizations, 1);
+		r = collect_objects(b, "cluster/flux-kustomizations.yaml", kustomizations, 1);
 	if (r >= 0)
-		r = collect_objects(b, "cluster/helmreleases.json", helmreleases, 1);
+		r = collect_objects(b, "cluster/helmreleases.yaml", helmreleases, 1);
 	if (r >= 0)
 		r = collect_secrets(b);
 	if (r >= 0)

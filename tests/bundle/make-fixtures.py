@@ -75,7 +75,12 @@ objs += [
      "spec": {"interval": "10m", "chart": {"spec": {"chart": "alga"}},
               "values": {"db": {"password": c("HRDBPW"), "host": "db"},
                          "apiKey": c("HRAPIKEY"), "smtp": {"credentials": {"u": c("HRCRED")}},
-                         "note": "Authorization: Bearer " + c("HRTEXT")}}},
+                         "note": "Authorization: Bearer " + c("HRTEXT"),
+                         # strings a YAML 1.1 reader would take for other types
+                         "ambiguous": {"enabled": "yes", "version": "1.0", "date": "2001-12-14",
+                                       "octal": "0o17", "empty": "", "tilde": "~",
+                                       "port": 5432, "ratio": 0.5, "on": True},
+                         "config": "db:\n  password: %s\nmode: fast\n" % c("HRBLOCK")}}},
     {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
      "metadata": {"name": "alga-appliance", "namespace": "flux-system"},
      "spec": {"url": "oci://robot:%s@ghcr.io/alga/config" % c("OCIURL"), "interval": "10m",

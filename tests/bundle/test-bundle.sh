@@ -4,6 +4,7 @@
 # fakekube; bundles are unpacked with python's tarfile and searched.
 set -u
 . "$ALGA_SOURCE_ROOT/tests/tap.sh"
+. "$ALGA_SOURCE_ROOT/tests/find-kubectl.sh"
 
 BUNDLE=${ALGA_BUNDLE_BIN:?}
 JREMOTE=/usr/lib/systemd/systemd-journal-remote
@@ -190,11 +191,37 @@ PYEOF
 	check "43: secrets.txt lists names, no values" \
 		eval 'grep -q alga-psa-shared "$D/x43/cluster/secrets.txt"'
 	check "43: HelmRelease values.db.password -> [REDACTED]" "$PY" -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
 hr = [i for i in d["items"] if i["metadata"]["name"] == "alga-core"][0]
 assert hr["spec"]["values"]["db"]["password"] == "[REDACTED]", hr["spec"]["values"]
-assert hr["spec"]["values"]["db"]["host"] == "db"' "$D/x43/cluster/helmreleases.json"
+assert hr["spec"]["values"]["db"]["host"] == "db"' "$D/x43/cluster/helmreleases.yaml"
+	# PyYAML resolves by YAML 1.1, the reader most eager to retype a plain string
+	check "43: the Flux YAML reads back with every value of its type (PyYAML)" "$PY" - "$D/x43/cluster" <<'PYEOF'
+import sys, yaml
+d = sys.argv[1]
+hr = yaml.safe_load(open(d + "/helmreleases.yaml"))
+assert hr["kind"] == "List", hr
+v = [i for i in hr["items"] if i["metadata"]["name"] == "alga-core"][0]["spec"]["values"]
+want = {"enabled": "yes", "version": "1.0", "date": "2001-12-14", "octal": "0o17", "empty": "",
+        "tilde": "~", "port": 5432, "ratio": 0.5, "on": True}
+assert v["ambiguous"] == want, v["ambiguous"]
+assert v["config"] == "db:\n  password: [REDACTED]\nmode: fast\n", repr(v["config"])
+assert v["apiKey"] == "[REDACTED]" and v["smtp"]["credentials"] == "[REDACTED]", v
+src = yaml.safe_load(open(d + "/flux-sources.yaml"))
+assert [i["kind"] for i in src["items"]] == ["OCIRepository"], src
+assert "[REDACTED]@ghcr.io" in src["items"][0]["spec"]["url"], src
+ks = yaml.safe_load(open(d + "/flux-kustomizations.yaml"))
+assert ks["items"][0]["spec"]["postBuild"]["substitute"]["ADMIN_TOKEN"] == "[REDACTED]", ks
+PYEOF
+	if K=$(find_kubectl); then
+		check "43: kubectl reads the Flux YAML" eval '"$K" --kubeconfig "$D/fk/kubeconfig" \
+			create --dry-run=client --validate=false -o name \
+			-f "$D/x43/cluster/helmreleases.yaml" -f "$D/x43/cluster/flux-sources.yaml" \
+			-f "$D/x43/cluster/flux-kustomizations.yaml" | grep -qx "helmrelease.helm.toolkit.fluxcd.io/alga-core"'
+	else
+		skip "43: kubectl reads the Flux YAML: kubectl is not installed"
+	fi
 	check "43: no managedFields or last-applied anywhere" \
 		eval '! grep -rqE "managedFields|last-applied-configuration" "$D/x43"'
 	check "43: configmaps.txt has names and keys" \

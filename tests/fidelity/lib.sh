@@ -10,26 +10,10 @@ FAKEKUBE=$FK_DIR/fakekube
 FKCTL_BIN=$FK_DIR/fakekube-ctl
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=${PYTHON3:-python3}
+. "$SRCROOT/tests/find-kubectl.sh"
 
 TAP_N=0
 TAP_FAILED=0
-
-# The kubectl under test: $KUBECTL, else v1.32 itself when kubectl on PATH is
-# a version dispatcher (gcloud ships kubectl.1.NN beside it), else kubectl.
-find_kubectl() {
-	if [ -n "${KUBECTL:-}" ]; then
-		command -v "$KUBECTL" && return 0
-		return 1
-	fi
-	local k real
-	k=$(command -v kubectl) || return 1
-	real=$(readlink -f "$k")
-	if [ -x "$(dirname "$real")/kubectl.1.32" ]; then
-		echo "$(dirname "$real")/kubectl.1.32"
-	else
-		echo "$k"
-	fi
-}
 
 ok() {
 	TAP_N=$((TAP_N + 1))
