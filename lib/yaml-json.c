@@ -477,28 +477,30 @@ static int read_node(struct reader *rd, yaml_event_t *e, unsigned depth, struct 
 		_cleanup_free_ char *s = NULL;
 		bool plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e->data.scalar.tag;
 
-		if (e->data.scalar.length > rd->limits.string_max) {
+		if (e->data.scalar.length > rd->limits.string_max ||
+		    e->data.scalar.length > INT32_MAX) {
 			yaml_event_delete(e);
 			return fail(rd, -E2BIG, line, "a value is longer than %zu bytes",
 				    rd->limits.string_max);
 		}
-		if (memchr(e->data.scalar.value, '\0', e->data.scalar.length)) {
-			yaml_event_delete(e);
-			return fail(rd, -EBADMSG, line, "a value holds a NUL byte");
-		}
 		r = tag_check(rd, e->data.scalar.tag, "str", line);
-		if (r >= 0) {
-			s = strndup((const char *)e->data.scalar.value, e->data.scalar.length);
-			if (!s)
-				r = -ENOMEM;
-		}
-		yaml_event_delete(e);
-		if (r < 0)
+		if (r < 0) {
+			yaml_event_delete(e);
 			return r;
-		if (plain)
-			return resolve_plain(rd, s, line, ret);
-		*ret = json_object_new_string(s);
-		return *ret ? 0 : -ENOMEM;
+		}
+		if (!plain) {
+			/* a quoted "\0" is a NUL, which JSON strings may hold too */
+			*ret = json_object_new_string_len((const char *)e->data.scalar.value,
+							  (int)e->data.scalar.length);
+			yaml_event_delete(e);
+			return *ret ? 0 : -ENOMEM;
+		}
+		/* libyaml refuses raw NUL bytes, so a plain scalar is a C string */
+		s = strndup((const char *)e->data.scalar.value, e->data.scalar.length);
+		yaml_event_delete(e);
+		if (!s)
+			return -ENOMEM;
+		return resolve_plain(rd, s, line, ret);
 	}
 	case YAML_SEQUENCE_START_EVENT:
 		r = tag_check(rd, e->data.sequence_start.tag, "seq", line);

@@ -44,3 +44,29 @@ e2e_boot() {
 	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0 timeout "$2" systemd-nspawn -q -D "$1" \
 		--register=no --keep-unit -b --console=pipe </dev/null >"$1.console" 2>&1
 }
+
+# e2e_prepare: the boot tests' common start. Skips the whole test unless
+# it runs as root with systemd-nspawn and debootstrap, the build has
+# --prefix=/usr and a root file system can be had; then sets $W (the
+# test's scratch dir) and $R (a copy of the cached root with the build
+# installed into it).
+e2e_prepare() {
+	local c prefix base err
+	[ "$(id -u)" = 0 ] || skip_all "needs root for systemd-nspawn"
+	for c in systemd-nspawn debootstrap; do
+		command -v $c >/dev/null || skip_all "$c is absent"
+	done
+	prefix=$(meson introspect --buildoptions "$ALGA_BUILD_ROOT" 2>/dev/null |
+		/usr/bin/python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
+	[ "$prefix" = /usr ] || skip_all "build is configured with --prefix=$prefix, the boot test needs /usr"
+	err="${TMPDIR:-/tmp}/e2e-rootfs.$$"
+	base=$(e2e_rootfs 2>"$err") || skip_all "no Debian 12 root file system: $(cat "$err")"
+	rm -f "$err"
+
+	scratch
+	W=$SCRATCH
+	R=$W/root
+	cp -a "$base" "$R"
+	meson install -C "$ALGA_BUILD_ROOT" --destdir "$R" --no-rebuild --quiet >/dev/null 2>&1 ||
+		{ fail "meson install into the container"; finish; exit 1; }
+}

@@ -8,23 +8,7 @@ set -u
 . "$ALGA_SOURCE_ROOT/tests/tap.sh"
 . "$ALGA_SOURCE_ROOT/tests/e2e/rootfs.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root for systemd-nspawn"
-for c in systemd-nspawn debootstrap; do
-	command -v $c >/dev/null || skip_all "$c is absent"
-done
-prefix=$(meson introspect --buildoptions "$ALGA_BUILD_ROOT" 2>/dev/null |
-	/usr/bin/python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
-[ "$prefix" = /usr ] || skip_all "build is configured with --prefix=$prefix, the boot test needs /usr"
-base=$(e2e_rootfs 2>"${TMPDIR:-/tmp}/e2e-rootfs.$$") ||
-	skip_all "no Debian 12 root file system: $(cat "${TMPDIR:-/tmp}/e2e-rootfs.$$")"
-rm -f "${TMPDIR:-/tmp}/e2e-rootfs.$$"
-
-scratch
-W=$SCRATCH
-R=$W/root
-cp -a "$base" "$R"
-meson install -C "$ALGA_BUILD_ROOT" --destdir "$R" --no-rebuild --quiet >/dev/null 2>&1 ||
-	{ fail "meson install into the container"; finish; exit 1; }
+e2e_prepare
 [ -f "$R/usr/lib/systemd/system/alga-agent.socket" ] || skip_all "alga-agent is not built"
 
 mkdir -p "$R/etc/systemd/system/sockets.target.wants" "$R/e2e"
