@@ -1271,9 +1271,94 @@ static bool any_secret_word(struct alga_redact *r)
 	return has_secret_word_norm(r->norm.p, r->norm.len);
 }
 
+static int rule_t5(struct alga_redact *r, const char *s, size_t n)
+{
+	return regex_rule(r, &r->re_bearer, s, n, PH, ALGA_REDACT_RULE_T5, true, 6);
+}
+
+static int rule_t9(struct alga_redact *r, const char *s, size_t n)
+{
+	return regex_rule(r, &r->re_jwt, s, n, PH_JWT, ALGA_REDACT_RULE_T9, false, 0);
+}
+
+static int rule_t11(struct alga_redact *r, const char *s, size_t n)
+{
+	return regex_rule(r, &r->re_k3s, s, n, PH_K3S, ALGA_REDACT_RULE_T11, false, 0);
+}
+
+static int rule_t12(struct alga_redact *r, const char *s, size_t n)
+{
+	return regex_rule(r, &r->re_pem, s, n, PH_PEM, ALGA_REDACT_RULE_T12, false, 0);
+}
+
+/*
+ * The prefilters: cheap tests that a rule could match at all. r->lower and
+ * r->norm are the view of the line as the last refresh left it.
+ */
+static bool wants_t3(struct alga_redact *r, const char *s, size_t n)
+{
+	return has(r->lower.p, n, "authorization");
+}
+
+static bool wants_t4(struct alga_redact *r, const char *s, size_t n)
+{
+	return has(r->lower.p, n, "cookie") || has(r->lower.p, n, "alga_");
+}
+
+static bool wants_t5(struct alga_redact *r, const char *s, size_t n)
+{
+	return has(r->lower.p, n, "bearer");
+}
+
+static bool wants_t6(struct alga_redact *r, const char *s, size_t n)
+{
+	return has(s, n, "://");
+}
+
+static bool wants_t8(struct alga_redact *r, const char *s, size_t n)
+{
+	return any_secret_word(r) || has(s, n, PH_PREFIX);
+}
+
+static bool wants_t7(struct alga_redact *r, const char *s, size_t n)
+{
+	return wants_t8(r, s, n) && memchr(s, '"', n);
+}
+
+static bool wants_t9(struct alga_redact *r, const char *s, size_t n)
+{
+	return has(s, n, "eyJ");
+}
+
+static bool wants_t10(struct alga_redact *r, const char *s, size_t n)
+{
+	return memchr(s, '-', n);
+}
+
+static bool wants_t11(struct alga_redact *r, const char *s, size_t n)
+{
+	return has(s, n, "K10");
+}
+
+static bool wants_t12(struct alga_redact *r, const char *s, size_t n)
+{
+	return has(s, n, "LS0tLS1CRUdJTi");
+}
+
 /* T3-T12 over the current line */
 static int stateless_rules(struct alga_redact *r, const char **ps, size_t *pn)
 {
+	static const struct {
+		bool (*wants)(struct alga_redact *r, const char *s, size_t n);
+		int (*apply)(struct alga_redact *r, const char *s, size_t n);
+		bool refresh; /* later prefilters read the view of this rule's output */
+	} stateless[] = {
+		{ wants_t3, rule_t3, true },	 { wants_t4, rule_t4, true },
+		{ wants_t5, rule_t5, true },	 { wants_t6, rule_t6, true },
+		{ wants_t7, rule_t7, false },	 { wants_t8, rule_t8, false },
+		{ wants_t9, rule_t9, false },	 { wants_t10, rule_t10, false },
+		{ wants_t11, rule_t11, false }, { wants_t12, rule_t12, false },
+	};
 	const char *s = *ps;
 	size_t n = *pn;
 	int k;
@@ -1281,81 +1366,14 @@ static int stateless_rules(struct alga_redact *r, const char **ps, size_t *pn)
 	k = view(r, s, n);
 	if (k < 0)
 		return k;
-	if (has(r->lower.p, n, "authorization")) {
-		k = rule_t3(r, s, n);
+	for (size_t i = 0; i < ELEMENTSOF(stateless); i++) {
+		if (!stateless[i].wants(r, s, n))
+			continue;
+		k = stateless[i].apply(r, s, n);
 		if (k >= 0)
 			k = commit(r, &s, &n);
-		if (k >= 0)
+		if (k >= 0 && stateless[i].refresh)
 			k = view(r, s, n);
-		if (k < 0)
-			return k;
-	}
-	if (has(r->lower.p, n, "cookie") || has(r->lower.p, n, "alga_")) {
-		k = rule_t4(r, s, n);
-		if (k >= 0)
-			k = commit(r, &s, &n);
-		if (k >= 0)
-			k = view(r, s, n);
-		if (k < 0)
-			return k;
-	}
-	if (has(r->lower.p, n, "bearer")) {
-		k = regex_rule(r, &r->re_bearer, s, n, PH, ALGA_REDACT_RULE_T5, true, 6);
-		if (k >= 0)
-			k = commit(r, &s, &n);
-		if (k >= 0)
-			k = view(r, s, n);
-		if (k < 0)
-			return k;
-	}
-	if (has(s, n, "://")) {
-		k = rule_t6(r, s, n);
-		if (k >= 0)
-			k = commit(r, &s, &n);
-		if (k >= 0)
-			k = view(r, s, n);
-		if (k < 0)
-			return k;
-	}
-	if (any_secret_word(r) || has(s, n, PH_PREFIX)) {
-		if (memchr(s, '"', n)) {
-			k = rule_t7(r, s, n);
-			if (k >= 0)
-				k = commit(r, &s, &n);
-			if (k < 0)
-				return k;
-		}
-		k = rule_t8(r, s, n);
-		if (k >= 0)
-			k = commit(r, &s, &n);
-		if (k < 0)
-			return k;
-	}
-	if (has(s, n, "eyJ")) {
-		k = regex_rule(r, &r->re_jwt, s, n, PH_JWT, ALGA_REDACT_RULE_T9, false, 0);
-		if (k >= 0)
-			k = commit(r, &s, &n);
-		if (k < 0)
-			return k;
-	}
-	if (memchr(s, '-', n)) {
-		k = rule_t10(r, s, n);
-		if (k >= 0)
-			k = commit(r, &s, &n);
-		if (k < 0)
-			return k;
-	}
-	if (has(s, n, "K10")) {
-		k = regex_rule(r, &r->re_k3s, s, n, PH_K3S, ALGA_REDACT_RULE_T11, false, 0);
-		if (k >= 0)
-			k = commit(r, &s, &n);
-		if (k < 0)
-			return k;
-	}
-	if (has(s, n, "LS0tLS1CRUdJTi")) {
-		k = regex_rule(r, &r->re_pem, s, n, PH_PEM, ALGA_REDACT_RULE_T12, false, 0);
-		if (k >= 0)
-			k = commit(r, &s, &n);
 		if (k < 0)
 			return k;
 	}
