@@ -1549,9 +1549,12 @@ static bool kube_error_is_transport(int r)
 }
 
 /* the API is down or unusable: every later file records the first error */
+/* entry as a failed request r; -ENOMEM is handed back, not written */
 static int cluster_failed(struct bundle *b, const char *entry, const char *source, int r,
 			  const char *detail)
 {
+	if (r == -ENOMEM)
+		return r;
 	if (b->kube_error < 0)
 		return entry_failed(b, entry, source, STATUS_ERROR, "Kubernetes API not reachable",
 				    b->kube_error, b->kube_error_msg);
@@ -1712,8 +1715,6 @@ static int collect_table(struct bundle *b, const char *entry, const char *path, 
 		return r;
 
 	r = alga_kube_table(b->kube, path, ALGA_KUBE_INCLUDE_METADATA, &table, &detail);
-	if (r == -ENOMEM)
-		return r;
 	if (r < 0)
 		return cluster_failed(b, entry, source, r, detail);
 
@@ -1860,8 +1861,6 @@ static int collect_secrets(struct bundle *b)
 		return r;
 
 	r = alga_kube_list_all(b->kube, "/api/v1/namespaces", NULL, &nss, &detail);
-	if (r == -ENOMEM)
-		return r;
 	if (r < 0)
 		return cluster_failed(b, entry, "GET /api/v1/namespaces", r, detail);
 
@@ -1932,8 +1931,6 @@ static int collect_configmaps(struct bundle *b)
 	if (r <= 0)
 		return r;
 	r = alga_kube_list_all(b->kube, "/api/v1/configmaps", NULL, &items, &detail);
-	if (r == -ENOMEM)
-		return r;
 	if (r < 0)
 		return cluster_failed(b, entry, "GET /api/v1/configmaps", r, detail);
 
@@ -2000,8 +1997,6 @@ static int collect_log(struct bundle *b, const char *ns, const char *pod, const 
 		return r;
 
 	r = alga_kube_log(b->kube, ns, pod, &lo, &text, &len, &detail);
-	if (r == -ENOMEM)
-		return r;
 	if (r < 0)
 		return cluster_failed(b, entry, source, r, detail);
 
