@@ -76,22 +76,7 @@ static const char *const error_class_table[_ALGA_ERROR_CLASS_MAX] = {
 	[ALGA_ERROR_ARTIFACT] = "artifact", [ALGA_ERROR_INVALID] = "invalid-release",
 };
 
-const char *alga_error_class_to_string(enum alga_error_class c)
-{
-	if ((unsigned)c >= _ALGA_ERROR_CLASS_MAX)
-		return NULL;
-	return error_class_table[c];
-}
-
-int alga_error_class_from_string(const char *s)
-{
-	if (!s)
-		return -EINVAL;
-	for (unsigned i = 0; i < _ALGA_ERROR_CLASS_MAX; i++)
-		if (streq(error_class_table[i], s))
-			return (int)i;
-	return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(alga_error_class, enum alga_error_class, error_class_table)
 
 int alga_http_url_strip_query(const char *url, char **ret)
 {

@@ -119,20 +119,7 @@ static const char *const method_table[_ALGA_KUBE_METHOD_MAX] = {
 	[ALGA_KUBE_PATCH] = "PATCH",   [ALGA_KUBE_DELETE] = "DELETE",
 };
 
-const char *alga_kube_method_to_string(enum alga_kube_method m)
-{
-	if ((unsigned)m >= _ALGA_KUBE_METHOD_MAX)
-		return NULL;
-	return method_table[m];
-}
-
-int alga_kube_method_from_string(const char *s)
-{
-	for (size_t i = 0; s && i < _ALGA_KUBE_METHOD_MAX; i++)
-		if (streq(method_table[i], s))
-			return (int)i;
-	return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(alga_kube_method, enum alga_kube_method, method_table)
 
 static const char *const propagation_table[_ALGA_KUBE_PROPAGATION_MAX] = {
 	[ALGA_KUBE_PROPAGATION_DEFAULT] = "default",
@@ -141,20 +128,7 @@ static const char *const propagation_table[_ALGA_KUBE_PROPAGATION_MAX] = {
 	[ALGA_KUBE_PROPAGATION_ORPHAN] = "Orphan",
 };
 
-const char *alga_kube_propagation_to_string(enum alga_kube_propagation p)
-{
-	if ((unsigned)p >= _ALGA_KUBE_PROPAGATION_MAX)
-		return NULL;
-	return propagation_table[p];
-}
-
-int alga_kube_propagation_from_string(const char *s)
-{
-	for (size_t i = 0; s && i < _ALGA_KUBE_PROPAGATION_MAX; i++)
-		if (streq(propagation_table[i], s))
-			return (int)i;
-	return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(alga_kube_propagation, enum alga_kube_propagation, propagation_table)
 
 /* a copy of s cut at max bytes on a UTF-8 boundary, controls made spaces */
 static char *sanitize(const char *s, size_t len, size_t max)

@@ -66,6 +66,28 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
+/* the index of s in a table of strings (NULL rows skipped), or -EINVAL */
+static inline int string_table_lookup(const char *const *table, size_t n, const char *s)
+{
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (table[i] && strcmp(table[i], s) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+/* name_to_string() and name_from_string() over table, an array indexed by type */
+#define DEFINE_STRING_TABLE_LOOKUP(name, type, table)                                 \
+	const char *name##_to_string(type v)                                          \
+	{                                                                             \
+		return (size_t)v < ELEMENTSOF(table) ? (table)[v] : NULL;             \
+	}                                                                             \
+	int name##_from_string(const char *s)                                         \
+	{                                                                             \
+		return string_table_lookup((table), ELEMENTSOF(table), s);            \
+	}
+
 /* p = mfree(p): freed and cleared in one step */
 static inline void *mfree(void *p)
 {

@@ -48,55 +48,10 @@ static const char *const component_table[_ALGA_RELEASE_COMPONENT_MAX] = {
 	[ALGA_RELEASE_COMPONENT_TEMPORAL_WORKER] = "temporal-worker",
 };
 
-static int table_lookup(const char *const *table, size_t n, const char *s)
-{
-	if (!s)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (table[i] && streq(table[i], s))
-			return (int)i;
-	return -EINVAL;
-}
-
-const char *alga_release_channel_to_string(enum alga_release_channel c)
-{
-	return (unsigned)c < ELEMENTSOF(channel_table) ? channel_table[c] : NULL;
-}
-
-int alga_release_channel_from_string(const char *s)
-{
-	return table_lookup(channel_table, ELEMENTSOF(channel_table), s);
-}
-
-const char *alga_release_image_to_string(enum alga_release_image i)
-{
-	return (unsigned)i < ELEMENTSOF(image_table) ? image_table[i] : NULL;
-}
-
-int alga_release_image_from_string(const char *s)
-{
-	return table_lookup(image_table, ELEMENTSOF(image_table), s);
-}
-
-const char *alga_release_chart_to_string(enum alga_release_chart c)
-{
-	return (unsigned)c < ELEMENTSOF(chart_table) ? chart_table[c] : NULL;
-}
-
-int alga_release_chart_from_string(const char *s)
-{
-	return table_lookup(chart_table, ELEMENTSOF(chart_table), s);
-}
-
-const char *alga_release_component_to_string(enum alga_release_component c)
-{
-	return (unsigned)c < ELEMENTSOF(component_table) ? component_table[c] : NULL;
-}
-
-int alga_release_component_from_string(const char *s)
-{
-	return table_lookup(component_table, ELEMENTSOF(component_table), s);
-}
+DEFINE_STRING_TABLE_LOOKUP(alga_release_channel, enum alga_release_channel, channel_table)
+DEFINE_STRING_TABLE_LOOKUP(alga_release_image, enum alga_release_image, image_table)
+DEFINE_STRING_TABLE_LOOKUP(alga_release_chart, enum alga_release_chart, chart_table)
+DEFINE_STRING_TABLE_LOOKUP(alga_release_component, enum alga_release_component, component_table)
 
 /* the value as a detail may quote it: cut, with bytes outside ASCII escaped */
 static void quote_value(const char *v, size_t len, char *out, size_t out_size)
@@ -477,7 +432,7 @@ static int check_keys(struct json_object *obj, const char *path, const char *rul
 	json_object_object_foreach(obj, key, val)
 	{
 		(void)val;
-		if (table_lookup(names, n, key) < 0) {
+		if (string_table_lookup(names, n, key) < 0) {
 			char q[ALGA_RELEASE_DETAIL_VALUE_MAX * 4 + 8];
 
 			quote_value(key, strlen(key), q, sizeof(q));
@@ -914,7 +869,7 @@ static int parse_top(struct alga_release *rel, const struct alga_release_check *
 		char q[ALGA_RELEASE_DETAIL_VALUE_MAX * 4 + 8];
 
 		(void)val;
-		if (table_lookup(known, ELEMENTSOF(known), key) >= 0 || str_has_prefix(key, "x-"))
+		if (string_table_lookup(known, ELEMENTSOF(known), key) >= 0 || str_has_prefix(key, "x-"))
 			continue;
 		quote_value(key, strlen(key), q, sizeof(q));
 		return alga_set_detail(-EBADMSG, reterr_detail,
@@ -1170,7 +1125,7 @@ int alga_release_check_artifact(const char *config_type, const char *artifact_ty
 			    "Manifest field 'config.mediaType' (R16) is missing; allowed: "
 			    ALGA_RELEASE_CONFIG_TYPE ".");
 	if (streq(config_type, ALGA_RELEASE_CONFIG_TYPE) ||
-	    table_lookup(compat, ELEMENTSOF(compat), config_type) >= 0)
+	    string_table_lookup(compat, ELEMENTSOF(compat), config_type) >= 0)
 		return 0;
 	quote_value(config_type, strlen(config_type), q, sizeof(q));
 	return alga_set_detail(-EBADMSG, reterr_detail,
