@@ -122,8 +122,40 @@ static size_t number_len(const char *p, size_t n)
 }
 
 /*
+ * The length of the UTF-8 sequence at s (RFC 3629: shortest form, no
+ * surrogates, nothing above U+10FFFF), or 0 when it is not one.
+ */
+static size_t utf8_sequence_len(const unsigned char *s, size_t len)
+{
+	uint32_t cp, min;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f, min = 0x80;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f, min = 0x800;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
  * json-c, even in strict mode, takes single-quoted strings, NaN, Infinity,
- * "1." and raw control characters in strings. This lexical pass rejects
+ * "1.", raw control characters in strings and UTF-8 that RFC 3629 forbids
+ * (overlong forms, surrogates, code points above U+10FFFF). This lexical pass rejects
  * them before json-c builds anything; json-c still checks the structure.
  */
 static int check_lexical(const char *buf, size_t len, char **reterr_detail)
@@ -146,6 +178,17 @@ static int check_lexical(const char *buf, size_t len, char **reterr_detail)
 					alga_set_detail(0, reterr_detail,
 					       "Invalid JSON at offset %zu: control character in a string.", i);
 					return -EBADMSG;
+				}
+				if ((unsigned char)buf[i] >= 0x80) {
+					size_t n = utf8_sequence_len((const unsigned char *)buf + i, len - i);
+
+					if (n == 0) {
+						alga_set_detail(0, reterr_detail,
+							"Invalid JSON at offset %zu: invalid UTF-8 in a string.", i);
+						return -EBADMSG;
+					}
+					i += n - 1;
+					continue;
 				}
 				if (buf[i] == '\\')
 					i++;

@@ -28,6 +28,9 @@ static void test_parse_malformed(void)
 		"", "   ", "{", "[1,", "{\"a\":1}x", "{'a':1}", "[1,]", "{\"a\" 1}", "tru", "/*c*/1",
 		"{\"a\":1}{\"b\":2}", "\"unterminated", "01", "NaN", "Infinity", "-Infinity", "1.",
 		"[.5]", "[+1]", "[\"a\tb\"]", "[\"\\x\"]", "\"\\u12\"", "[\"\xff\"]", "-", "truex",
+		/* RFC 3629: overlong, surrogate, above U+10FFFF, F7 lead, cut short */
+		"\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xf7\xab\xad\xaa/\"",
+		"\"\xe2\x82\"",
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(docs); i++) {
