@@ -127,6 +127,7 @@ struct alga_redact {
 	struct window *win;
 	size_t n_win, alloc_win;
 	bool view_valid;
+	int view_secret_word; /* any_secret_word() of the view; -1: not asked yet */
 
 	bool overflow;
 	uint64_t overflow_bytes;
@@ -451,6 +452,7 @@ static int view(struct alga_redact *r, const char *s, size_t n)
 	}
 	r->lower.len = n;
 	r->view_valid = true;
+	r->view_secret_word = -1;
 	return 0;
 }
 
@@ -1266,9 +1268,12 @@ static int commit(struct alga_redact *r, const char **s, size_t *n)
 	return 0;
 }
 
+/* asked by T7's and T8's prefilters of the same view: scanned once */
 static bool any_secret_word(struct alga_redact *r)
 {
-	return has_secret_word_norm(r->norm.p, r->norm.len);
+	if (r->view_secret_word < 0)
+		r->view_secret_word = has_secret_word_norm(r->norm.p, r->norm.len);
+	return r->view_secret_word;
 }
 
 static int rule_t5(struct alga_redact *r, const char *s, size_t n)
@@ -1322,7 +1327,7 @@ static bool wants_t8(struct alga_redact *r, const char *s, size_t n)
 
 static bool wants_t7(struct alga_redact *r, const char *s, size_t n)
 {
-	return wants_t8(r, s, n) && memchr(s, '"', n);
+	return memchr(s, '"', n) && wants_t8(r, s, n);
 }
 
 static bool wants_t9(struct alga_redact *r, const char *s, size_t n)
