@@ -264,7 +264,8 @@ int alga_json_parse(const char *buf, size_t len, const struct alga_json_limits *
 	tok = json_tokener_new_ex((int)l.depth_max);
 	if (!tok)
 		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* no JSON_TOKENER_VALIDATE_UTF8: check_lexical() checked every string, more strictly */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 
 	o = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
