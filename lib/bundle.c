@@ -1845,7 +1845,8 @@ static int collect_objects(struct bundle *b, const char *entry, const char *cons
  */
 static int collect_secrets(struct bundle *b)
 {
-	static const char entry[] = "cluster/secrets.txt";
+	static const char entry[] = "cluster/secrets.txt",
+			  source[] = "GET /api/v1/namespaces/*/secrets (Table, includeObject=None)";
 	_cleanup_(json_object_putp) struct json_object *nss = NULL;
 	_cleanup_free_ char *detail = NULL;
 	unsigned n_err = 0;
@@ -1856,7 +1857,7 @@ static int collect_secrets(struct bundle *b)
 		return entry_text(b, entry, "none", STATUS_OK, NULL,
 				  "skipped: Secrets are listed only with k3s.yaml as the kubeconfig "
 				  "(the alga kubeconfig has no list right on Secrets)\n");
-	r = cluster_precheck(b, entry, "GET /api/v1/namespaces/*/secrets (Table, includeObject=None)");
+	r = cluster_precheck(b, entry, source);
 	if (r <= 0)
 		return r;
 
@@ -1897,7 +1898,7 @@ static int collect_secrets(struct bundle *b)
 		if (r < 0)
 			return r;
 	}
-	return entry_end(b, entry, "GET /api/v1/namespaces/*/secrets (Table, includeObject=None)",
+	return entry_end(b, entry, source,
 			 n_err > 0 ? STATUS_ERROR : STATUS_OK,
 			 n_err > 0 ? "some namespaces could not be listed" : NULL, true);
 }
